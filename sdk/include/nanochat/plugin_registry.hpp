@@ -1,0 +1,70 @@
+// Finding plugins: the search path of DESIGN.md (first match wins, duplicates reported),
+// scanning it, and loading a plugin by kind and name. One registry per process, so a
+// stage can load the tokenizer or optimizer plugins it needs from the same path.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nanochat/plugin_loader.hpp"
+
+namespace nanochat {
+
+// A plugin file found on the search path.
+struct PluginEntry {
+  PluginKind kind;
+  std::string name;
+  std::filesystem::path path;
+  std::vector<std::filesystem::path> shadowed;  // same kind+name later on the path
+};
+
+// The folders searched, in order: `extra` (--plugin-path), NANOCHAT_PLUGIN_PATH (':'-separated),
+// the user folder, the install prefix's lib/nanochat/plugins (next to the running binary),
+// then the build tree. Folders that do not exist are kept out.
+std::vector<std::filesystem::path> default_plugin_dirs(const std::vector<std::filesystem::path>& extra);
+
+// $XDG_DATA_HOME/nanochat/plugins, else ~/.local/share/nanochat/plugins.
+std::filesystem::path user_plugin_dir();
+
+// Every libnanochat-*.so in `dirs`, first match per kind+name wins; files whose names
+// do not parse are reported as kind/name from the name as far as possible.
+std::vector<PluginEntry> scan_plugin_dirs(const std::vector<std::filesystem::path>& dirs);
+
+class PluginRegistry {
+ public:
+  static PluginRegistry& instance();
+
+  void set_search_dirs(std::vector<std::filesystem::path> dirs);
+  const std::vector<std::filesystem::path>& search_dirs();
+
+  std::vector<PluginEntry> scan();
+
+  // The entry for kind+name, or nullptr.
+  std::unique_ptr<PluginEntry> find(PluginKind kind, const std::string& name);
+
+  // Loads (once per process) and checks a plugin. Throws PluginNotFound or PluginRefused.
+  std::shared_ptr<PluginLibrary> load(PluginKind kind, const std::string& name);
+
+  template <class Interface>
+  std::shared_ptr<Interface> create(PluginKind kind, const std::string& name) {
+    return load(kind, name)->create<Interface>();
+  }
+
+ private:
+  std::mutex mutex_;
+  bool dirs_set_ = false;
+  std::vector<std::filesystem::path> dirs_;
+  std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> loaded_;
+};
+
+class PluginNotFound : public UsageError {
+ public:
+  explicit PluginNotFound(const std::string& message);
+  ~PluginNotFound() override;
+};
+
+}  // namespace nanochat

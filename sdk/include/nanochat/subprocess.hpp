@@ -1,0 +1,25 @@
+// Starting child processes without a shell (argv as given), for the chain runner, the
+// launcher and helpers such as tar.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nanochat {
+
+using EnvOverrides = std::vector<std::pair<std::string, std::string>>;
+
+// Starts argv[0] (searched in PATH when it has no '/') with the current environment plus
+// `env`. Throws Error if it cannot be started.
+pid_t spawn_process(const std::vector<std::string>& argv, const EnvOverrides& env = {});
+
+// Waits for `pid`; returns its exit code, or 128 + signal number if a signal ended it.
+int wait_process(pid_t pid);
+
+// spawn_process + wait_process.
+int run_process(const std::vector<std::string>& argv, const EnvOverrides& env = {});
+
+}  // namespace nanochat

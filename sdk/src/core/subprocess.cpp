@@ -1,0 +1,59 @@
+// posix_spawnp-based child processes; no shell, so arguments are never re-parsed.
+#include "nanochat/subprocess.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "nanochat/error.hpp"
+
+extern char** environ;
+
+namespace nanochat {
+
+pid_t spawn_process(const std::vector<std::string>& argv, const EnvOverrides& env) {
+  if (argv.empty()) throw Error("spawn_process: empty command");
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [key, value] : env) merged[key] = value;
+
+  std::vector<std::string> env_strings;
+  env_strings.reserve(merged.size());
+  for (const auto& [key, value] : merged) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  std::vector<std::string> args(argv);
+  std::vector<char*> argp;
+  for (auto& a : args) argp.push_back(a.data());
+  argp.push_back(nullptr);
+
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, argp[0], nullptr, nullptr, argp.data(), envp.data());
+  if (rc != 0) throw Error("cannot start '" + argv[0] + "': " + std::strerror(rc));
+  return pid;
+}
+
+int wait_process(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error(std::string("waitpid failed: ") + std::strerror(errno));
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+int run_process(const std::vector<std::string>& argv, const EnvOverrides& env) {
+  return wait_process(spawn_process(argv, env));
+}
+
+}  // namespace nanochat

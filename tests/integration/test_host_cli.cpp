@@ -1,0 +1,268 @@
+// The `nanochat` host end to end: the real binary, real plugin libraries (tests/plugins),
+// real files. Covers the plugin contract's refusals, the search path, options from INI and
+// command line, chains with done markers, and installing/removing plugins.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "host_process.hpp"
+#include "nanochat/subprocess.hpp"
+
+namespace fs = std::filesystem;
+using nanochat::test::HostResult;
+using nanochat::test::ScratchDir;
+using nanochat::test::read_text;
+using nanochat::test::write_text;
+
+namespace {
+
+const fs::path kPluginDir = NANOCHAT_TEST_PLUGIN_DIR;
+
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class HostCli : public ::testing::Test {
+ protected:
+  ScratchDir scratch;
+  std::vector<std::pair<std::string, std::string>> env;
+
+  void SetUp() override {
+    fs::create_directories(scratch.path / "home");
+    env = {{"NANOCHAT_PLUGIN_PATH", kPluginDir.string()},
+           {"NANOCHAT_BASE_DIR", (scratch.path / "base").string()},
+           {"XDG_DATA_HOME", (scratch.path / "xdg").string()},
+           {"HOME", (scratch.path / "home").string()}};
+  }
+
+  HostResult nanochat(const std::vector<std::string>& args) {
+    return nanochat::test::run_host(NANOCHAT_TEST_HOST, args, env);
+  }
+
+  void set_env(const std::string& key, const std::string& value) {
+    for (auto& [k, v] : env) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    env.emplace_back(key, value);
+  }
+
+  fs::path user_plugins() const { return scratch.path / "xdg" / "nanochat" / "plugins"; }
+};
+
+// stderr of a failing command is exactly one line.
+void expect_one_line_error(const HostResult& r, const std::string& fragment) {
+  EXPECT_EQ(count_of(r.err, "\n"), 1) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+}
+
+TEST_F(HostCli, HelpAndVersion) {
+  HostResult help = nanochat({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("run STAGE"), std::string::npos) << help.out;
+
+  HostResult version = nanochat({"--version"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_NE(version.out.find("SDK ABI 1.0"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("LibTorch 2.11.0 loaded"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("Gloo in build: yes"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("GPUs visible: "), std::string::npos) << version.out;
+}
+
+TEST_F(HostCli, BadCommandLinesExitWithTwo) {
+  HostResult unknown = nanochat({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  expect_one_line_error(unknown, "unknown command 'frobnicate'");
+
+  HostResult bad_flag = nanochat({"--no-such-flag", "plugins", "list"});
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  expect_one_line_error(bad_flag, "no-such-flag");
+
+  HostResult stage_flag = nanochat({"run", "echo", "--bogus", "1"});
+  EXPECT_EQ(stage_flag.exit_code, 2);
+  expect_one_line_error(stage_flag, "bogus");
+
+  HostResult no_stage = nanochat({"run", "nosuch"});
+  EXPECT_EQ(no_stage.exit_code, 2);
+  expect_one_line_error(no_stage, "no stage plugin named 'nosuch'");
+
+  HostResult bad_value = nanochat({"run", "echo", "--count", "many"});
+  EXPECT_EQ(bad_value.exit_code, 2);
+  expect_one_line_error(bad_value, "count");
+}
+
+TEST_F(HostCli, ListShowsEveryRefusalWithItsReason) {
+  HostResult list = nanochat({"plugins", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto rows = nlohmann::json::parse(list.out);
+  std::map<std::string, std::string> status;
+  for (const auto& row : rows) status[row["name"]] = row["status"];
+  EXPECT_EQ(status["echo"], "ok");
+  EXPECT_NE(status["badmajor"].find("refused: SDK ABI major 99"), std::string::npos) << status["badmajor"];
+  EXPECT_NE(status["newminor"].find("refused: needs SDK ABI 1.1"), std::string::npos) << status["newminor"];
+  EXPECT_NE(status["noentry"].find("refused: not a nanochat plugin"), std::string::npos) << status["noentry"];
+  EXPECT_NE(status["throws"].find("refused: factory failed: factory exploded on purpose"), std::string::npos)
+      << status["throws"];
+  EXPECT_NE(status["oldtorch"].find("refused: built with LibTorch 1.0.0"), std::string::npos) << status["oldtorch"];
+  EXPECT_NE(status["oldabi"].find("refused: built with _GLIBCXX_USE_CXX11_ABI"), std::string::npos)
+      << status["oldabi"];
+
+  HostResult table = nanochat({"plugins", "list"});
+  ASSERT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("KIND"), std::string::npos);
+  EXPECT_NE(table.out.find("echo"), std::string::npos);
+}
+
+TEST_F(HostCli, RefusedPluginsNeverRun) {
+  for (std::string name : {"badmajor", "newminor", "noentry", "throws", "oldtorch", "oldabi"}) {
+    HostResult r = nanochat({"run", name});
+    EXPECT_EQ(r.exit_code, 2) << name << ": " << r.err;
+    expect_one_line_error(r, "refused");
+  }
+}
+
+TEST_F(HostCli, RunsAStageAndItsHelp) {
+  HostResult r = nanochat({"run", "echo", "--message", "hi", "--count", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count_of(r.out, "echo: hi\n"), 2) << r.out;
+  EXPECT_NE(r.out.find((scratch.path / "base").string()), std::string::npos);
+
+  HostResult help = nanochat({"run", "echo", "--help"});
+  ASSERT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--message"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--config"), std::string::npos) << help.out;
+
+  HostResult failing = nanochat({"run", "echo", "--fail"});
+  EXPECT_EQ(failing.exit_code, 1);
+  expect_one_line_error(failing, "echo stage asked to fail");
+}
+
+TEST_F(HostCli, CommandLineOverridesIniFile) {
+  fs::path ini = scratch.path / "echo.ini";
+  write_text(ini, "# shared defaults\ncount = 3\nunrelated-key = ignored\n[echo]\nmessage = from-ini\n[other]\nmessage = not-mine\n");
+  HostResult from_file = nanochat({"run", "echo", "--config", ini.string()});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(count_of(from_file.out, "echo: from-ini\n"), 3) << from_file.out;
+
+  HostResult overridden = nanochat({"run", "echo", "--config", ini.string(), "--message", "from-cli"});
+  ASSERT_EQ(overridden.exit_code, 0) << overridden.err;
+  EXPECT_EQ(count_of(overridden.out, "echo: from-cli\n"), 3) << overridden.out;
+
+  write_text(ini, "[echo]\nmesage = typo\n");
+  HostResult typo = nanochat({"run", "echo", "--config", ini.string()});
+  EXPECT_EQ(typo.exit_code, 2);
+  expect_one_line_error(typo, "unknown option 'mesage'");
+
+  HostResult missing = nanochat({"run", "echo", "--config", (scratch.path / "absent.ini").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  expect_one_line_error(missing, "cannot read config file");
+}
+
+TEST_F(HostCli, SearchPathOrderAndDuplicates) {
+  fs::path a = scratch.path / "a", b = scratch.path / "b", c = scratch.path / "c";
+  for (const auto& dir : {a, b, c}) {
+    fs::create_directories(dir);
+    fs::copy_file(kPluginDir / "libnanochat-stage-echo.so", dir / "libnanochat-stage-echo.so");
+  }
+  set_env("NANOCHAT_PLUGIN_PATH", a.string() + ":" + b.string() + ":" + kPluginDir.string());
+  HostResult list = nanochat({"--plugin-path", c.string(), "plugins", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::vector<std::pair<std::string, std::string>> echo_rows;
+  for (const auto& row : nlohmann::json::parse(list.out)) {
+    if (row["name"] == "echo") echo_rows.emplace_back(row["path"], row["status"]);
+  }
+  ASSERT_EQ(echo_rows.size(), 4u);
+  EXPECT_EQ(fs::path(echo_rows[0].first).parent_path(), fs::canonical(c));  // --plugin-path first
+  EXPECT_EQ(echo_rows[0].second, "ok");
+  EXPECT_EQ(fs::path(echo_rows[1].first).parent_path(), fs::canonical(a));  // then the env, in order
+  EXPECT_NE(echo_rows[1].second.find("duplicate: shadowed by"), std::string::npos);
+  EXPECT_EQ(fs::path(echo_rows[2].first).parent_path(), fs::canonical(b));
+}
+
+TEST_F(HostCli, ChainStopsAtFailureAndResumes) {
+  fs::path chain = scratch.path / "chain.ini";
+  write_text(chain,
+             "[chain]\nname = demo\nstages = first second\n"
+             "[first]\nstage = echo\nmessage = one\n"
+             "[second]\nstage = echo\nfail = true\n");
+  HostResult failed = nanochat({"chain", chain.string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("step 2/2 'second' (stage echo) failed"), std::string::npos) << failed.err;
+  fs::path runs = scratch.path / "base" / "runs" / "demo";
+  EXPECT_TRUE(fs::exists(runs / "first.done"));
+  EXPECT_FALSE(fs::exists(runs / "second.done"));
+
+  write_text(chain,
+             "[chain]\nname = demo\nstages = first second\n"
+             "[first]\nstage = echo\nmessage = one\n"
+             "[second]\nstage = echo\nmessage = two\n");
+  HostResult resumed = nanochat({"chain", chain.string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(resumed.out.find("echo: one"), std::string::npos) << "first step ran again";
+  EXPECT_NE(resumed.out.find("echo: two"), std::string::npos);
+  EXPECT_NE(resumed.err.find("already done"), std::string::npos);
+
+  HostResult restarted = nanochat({"chain", chain.string(), "--restart"});
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_NE(restarted.out.find("echo: one"), std::string::npos);
+
+  HostResult no_file = nanochat({"chain", (scratch.path / "none.ini").string()});
+  EXPECT_EQ(no_file.exit_code, 2);
+}
+
+TEST_F(HostCli, InstallAndRemovePlugins) {
+  HostResult installed = nanochat({"plugins", "install", (kPluginDir / "libnanochat-stage-echo.so").string()});
+  ASSERT_EQ(installed.exit_code, 0) << installed.err;
+  EXPECT_TRUE(fs::exists(user_plugins() / "libnanochat-stage-echo.so"));
+
+  HostResult info = nanochat({"plugins", "info", "echo"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find((user_plugins() / "libnanochat-stage-echo.so").string()), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("--message"), std::string::npos) << info.out;
+
+  HostResult refused = nanochat({"plugins", "install", (kPluginDir / "libnanochat-stage-badmajor.so").string()});
+  EXPECT_EQ(refused.exit_code, 2);
+  expect_one_line_error(refused, "nothing was installed");
+  EXPECT_FALSE(fs::exists(user_plugins() / "libnanochat-stage-badmajor.so"));
+
+  HostResult removed = nanochat({"plugins", "remove", "echo"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_FALSE(fs::exists(user_plugins() / "libnanochat-stage-echo.so"));
+
+  HostResult not_user = nanochat({"plugins", "remove", "echo"});  // still in the test folder
+  EXPECT_EQ(not_user.exit_code, 1);
+  expect_one_line_error(not_user, "outside the user plugin folder");
+}
+
+TEST_F(HostCli, InstallsPackagesAllOrNothing) {
+  fs::path package = scratch.path / "pkg";
+  fs::create_directories(package);
+  fs::copy_file(kPluginDir / "libnanochat-stage-echo.so", package / "libnanochat-stage-echo.so");
+  write_text(package / "manifest.json",
+             R"({"name": "echo", "kind": "stage", "version": "1.0.0", "library": "libnanochat-stage-echo.so"})");
+  fs::path tarball = scratch.path / "echo.tar.gz";
+  ASSERT_EQ(nanochat::run_process({"tar", "-czf", tarball.string(), "-C", package.string(), "."}), 0);
+  HostResult installed = nanochat({"plugins", "install", tarball.string()});
+  ASSERT_EQ(installed.exit_code, 0) << installed.err;
+  EXPECT_TRUE(fs::exists(user_plugins() / "libnanochat-stage-echo.so"));
+
+  // A manifest that lies about the version installs nothing.
+  fs::remove(user_plugins() / "libnanochat-stage-echo.so");
+  write_text(package / "manifest.json",
+             R"({"name": "echo", "kind": "stage", "version": "9.9.9", "library": "libnanochat-stage-echo.so"})");
+  HostResult lying = nanochat({"plugins", "install", package.string()});
+  EXPECT_EQ(lying.exit_code, 2);
+  expect_one_line_error(lying, "manifest says version");
+  EXPECT_FALSE(fs::exists(user_plugins() / "libnanochat-stage-echo.so"));
+
+  write_text(package / "manifest.json", "{not json");
+  HostResult malformed = nanochat({"plugins", "install", package.string()});
+  EXPECT_EQ(malformed.exit_code, 1);
+  expect_one_line_error(malformed, "not valid JSON");
+}
+
+}  // namespace

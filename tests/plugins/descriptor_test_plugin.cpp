@@ -1,0 +1,71 @@
+// One stage plugin source, built several times with different compile definitions: the
+// good plugin the host must accept and run, and each kind of bad one it must refuse
+// (other ABI major, newer minor, other LibTorch, other C++ ABI, no entry, throwing factory).
+#include <iostream>
+
+#include "nanochat/error.hpp"
+#include "nanochat/plugin.hpp"
+#include "nanochat/stage.hpp"
+
+#ifndef TEST_ABI_MAJOR
+#define TEST_ABI_MAJOR NANOCHAT_ABI_MAJOR
+#endif
+#ifndef TEST_ABI_MINOR
+#define TEST_ABI_MINOR NANOCHAT_ABI_MINOR
+#endif
+#ifndef TEST_TORCH_VERSION
+#define TEST_TORCH_VERSION ""
+#endif
+#ifndef TEST_CXX11_ABI
+#define TEST_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
+#endif
+
+namespace po = boost::program_options;
+
+namespace {
+
+class EchoStage : public nanochat::Stage {
+ public:
+  EchoStage() {
+#ifdef TEST_FACTORY_THROWS
+    throw std::runtime_error("factory exploded on purpose");
+#endif
+  }
+
+  void declare_options(po::options_description& options) override {
+    options.add_options()("message", po::value<std::string>()->default_value("hello"), "what to print")(
+        "count", po::value<int>()->default_value(1), "how many times")(
+        "fail", po::bool_switch(), "throw an error instead of printing");
+  }
+
+  void run(const po::variables_map& options, const nanochat::StageContext& context) override {
+    if (options["fail"].as<bool>()) throw nanochat::Error("echo stage asked to fail");
+    for (int i = 0; i < options["count"].as<int>(); ++i) {
+      std::cout << "echo: " << options["message"].as<std::string>() << "\n";
+    }
+    std::cout << "base dir: " << context.base_dir.string() << "\n";
+  }
+};
+
+const nanochat_plugin_descriptor descriptor = {
+    TEST_ABI_MAJOR,
+    TEST_ABI_MINOR,
+    sizeof(nanochat_plugin_descriptor),
+    NANOCHAT_KIND_STAGE,
+    TEST_PLUGIN_NAME,
+    "1.0.0",
+    "descriptor test plugin",
+    TEST_TORCH_VERSION,
+    TEST_CXX11_ABI,
+    nanochat::Stage::kInterfaceId,
+    &nanochat::plugin_detail::create_object<nanochat::Stage, EchoStage>,
+    &nanochat::plugin_detail::destroy_object<nanochat::Stage>,
+};
+
+}  // namespace
+
+extern "C" const nanochat_plugin_descriptor* test_plugin_describe() noexcept { return &descriptor; }
+
+#ifndef TEST_NO_ENTRY
+BOOST_DLL_ALIAS(test_plugin_describe, nanochat_plugin_entry)
+#endif
