@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>  // RENAME_EXCHANGE
 #include <cstring>
 #include <random>
