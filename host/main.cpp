@@ -27,6 +27,7 @@ const char* kUsage =
     "  plugins info NAME                   one plugin's descriptor (and a stage's options)\n"
     "  plugins install PATH                install a .so, a folder or a .tar.gz package\n"
     "  plugins remove NAME                 remove a plugin from the user plugin folder\n"
+    "  launch --nproc N -- COMMAND ...     run N local ranks of `nanochat COMMAND` (data parallel)\n"
     "  version                             versions, LibTorch, CUDA/NCCL/Gloo, GPUs\n"
     "\n"
     "Environment: NANOCHAT_BASE_DIR (artifacts, default ~/.cache/nanochat),\n"
@@ -75,7 +76,7 @@ int dispatch(int argc, char** argv) {
   static const std::map<std::string, int (*)(const host::Args&)> commands = {
       {"version", host::version_command}, {"plugins", host::plugins_command},
       {"run", host::run_command},         {"chain", host::chain_command},
-      {"speedrun", host::speedrun_command}};
+      {"speedrun", host::speedrun_command}, {"launch", host::launch_command}};
   auto it = commands.find(command);
   if (it == commands.end()) {
     throw UsageError("unknown command '" + command + "' (see `nanochat --help`)");

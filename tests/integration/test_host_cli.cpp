@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "host_process.hpp"
 #include "nanochat/subprocess.hpp"
 
@@ -263,6 +265,24 @@ TEST_F(HostCli, InstallsPackagesAllOrNothing) {
   HostResult malformed = nanochat({"plugins", "install", package.string()});
   EXPECT_EQ(malformed.exit_code, 1);
   expect_one_line_error(malformed, "not valid JSON");
+}
+
+TEST_F(HostCli, LaunchStartsRanksAndStopsThemAllWhenOneFails) {
+  HostResult ok = nanochat({"launch", "--nproc", "2", "--master-port", "29611", "--", "run", "echo", "--message", "hi"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(count_of(ok.out, "echo: hi\n"), 2) << ok.out;
+  EXPECT_NE(ok.out.find("rank 0 of 2"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("rank 1 of 2"), std::string::npos) << ok.out;
+
+  auto start = std::chrono::steady_clock::now();
+  HostResult failed = nanochat({"launch", "--nproc", "2", "--", "run", "echo", "--fail-rank", "1", "--sleep", "60"});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_LT(seconds, 30) << "the surviving rank was not stopped";
+  EXPECT_NE(failed.err.find("local rank 1 exited with code 1"), std::string::npos) << failed.err;
+
+  HostResult usage = nanochat({"launch", "--nproc", "2"});
+  EXPECT_EQ(usage.exit_code, 2);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // One stage plugin source, built several times with different compile definitions: the
 // good plugin the host must accept and run, and each kind of bad one it must refuse
 // (other ABI major, newer minor, other LibTorch, other C++ ABI, no entry, throwing factory).
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "nanochat/error.hpp"
 #include "nanochat/plugin.hpp"
@@ -35,15 +38,23 @@ class EchoStage : public nanochat::Stage {
   void declare_options(po::options_description& options) override {
     options.add_options()("message", po::value<std::string>()->default_value("hello"), "what to print")(
         "count", po::value<int>()->default_value(1), "how many times")(
-        "fail", po::bool_switch(), "throw an error instead of printing");
+        "fail", po::bool_switch(), "throw an error instead of printing")(
+        "fail-rank", po::value<int>()->default_value(-1), "throw an error on this RANK only")(
+        "sleep", po::value<double>()->default_value(0), "seconds to sleep after printing");
   }
 
   void run(const po::variables_map& options, const nanochat::StageContext& context) override {
-    if (options["fail"].as<bool>()) throw nanochat::Error("echo stage asked to fail");
+    const char* rank = std::getenv("RANK");
+    if (options["fail"].as<bool>() || (rank != nullptr && std::atoi(rank) == options["fail-rank"].as<int>())) {
+      throw nanochat::Error("echo stage asked to fail");
+    }
     for (int i = 0; i < options["count"].as<int>(); ++i) {
       std::cout << "echo: " << options["message"].as<std::string>() << "\n";
     }
     std::cout << "base dir: " << context.base_dir.string() << "\n";
+    if (rank != nullptr) std::cout << "rank " << rank << " of " << std::getenv("WORLD_SIZE") << "\n";
+    std::cout.flush();
+    std::this_thread::sleep_for(std::chrono::duration<double>(options["sleep"].as<double>()));
   }
 };
 
