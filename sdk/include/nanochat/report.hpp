@@ -1,0 +1,29 @@
+// The run report (SPEC §11): each stage writes one markdown section to
+// $NANOCHAT_BASE_DIR/report/<slug>.md — "## Section", a timestamp line, then "- key: value"
+// lines (floats with 4 decimals, integers ≥ 10,000 with thousands separators).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace nanochat {
+
+using ReportValue = std::variant<std::string, int64_t, double, bool>;
+using ReportItems = std::vector<std::pair<std::string, ReportValue>>;
+
+// "Base model training" -> "base-model-training".
+std::string report_slug(const std::string& section);
+
+// How a value is written: 0.1234 / 12,345 / true / text.
+std::string format_report_value(const ReportValue& value);
+
+// Writes report/<slug>.md atomically and returns its path; `markdown` (a table, say) is
+// appended after the key/value lines.
+std::filesystem::path write_report_section(const std::filesystem::path& base_dir, const std::string& section,
+                                           const ReportItems& items, const std::string& markdown = "");
+
+}  // namespace nanochat
