@@ -6,6 +6,7 @@
 #include <string>
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 namespace nanochat {
 
@@ -23,6 +24,21 @@ DeviceInfo device_info();
 // "auto" picks cuda when a GPU is visible, else cpu; "cpu", "cuda", "cuda:N" as given.
 // Throws Error for an unknown name or a CUDA device that is not there.
 c10::Device resolve_device(const std::string& name);
+
+// The compute dtype for a --dtype value: "auto" is bf16 on CUDA (tensor cores) and fp32
+// elsewhere (nanochat's CPU path); "fp32"/"float32" and "bf16"/"bfloat16" as given.
+// Weights stay fp32 whatever this says; only matmuls and activations use it.
+// Throws UsageError for any other name.
+c10::ScalarType resolve_dtype(const std::string& name, c10::Device device);
+
+// "fp32" or "bf16", for logs and metadata.
+const char* dtype_flag_name(c10::ScalarType dtype);
+
+// Waits until queued work on `device` is done (a no-op on the CPU); for timing.
+void synchronize(c10::Device device);
+
+// "cpu", or the GPU's name as CUDA reports it (e.g. "NVIDIA H100 80GB HBM3").
+std::string device_name(c10::Device device);
 
 }  // namespace nanochat
 

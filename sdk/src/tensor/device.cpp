@@ -3,6 +3,9 @@
 
 #include <caffe2/core/macros.h>
 #include <torch/cuda.h>
+#if NANOCHAT_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
 #include <torch/headeronly/version.h>
 
 #include <nlohmann/json.hpp>
@@ -55,6 +58,36 @@ c10::Device resolve_device(const std::string& name) {
     throw Error("device '" + name + "' is not supported: use auto, cpu, cuda or cuda:N");
   }
   return device;
+}
+
+void synchronize(c10::Device device) {
+#if NANOCHAT_WITH_CUDA
+  if (device.is_cuda()) at::cuda::getCurrentCUDAStream(device.index() < 0 ? 0 : device.index()).synchronize();
+#else
+  (void)device;
+#endif
+}
+
+std::string device_name(c10::Device device) {
+#if NANOCHAT_WITH_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
+#endif
+  return device.str();
+}
+
+c10::ScalarType resolve_dtype(const std::string& name, c10::Device device) {
+  if (name == "auto") return device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
+  if (name == "fp32" || name == "float32") return c10::kFloat;
+  if (name == "bf16" || name == "bfloat16") return c10::kBFloat16;
+  throw UsageError("unknown dtype '" + name + "': use auto, fp32 or bf16");
+}
+
+const char* dtype_flag_name(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::kFloat: return "fp32";
+    case c10::kBFloat16: return "bf16";
+    default: throw Error(std::string("unsupported compute dtype ") + c10::toString(dtype));
+  }
 }
 
 }  // namespace nanochat

@@ -1,0 +1,24 @@
+// The FLOP/s a device can do, for MFU: a table of dense bf16 peaks for known GPUs (what
+// nanochat uses: H100 989 TFLOP/s), and on a CPU a measured matmul peak in the dtype used.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+
+namespace nanochat {
+
+struct PeakFlops {
+  double flops = 0.0;    // per second
+  std::string source;    // "table: NVIDIA H100 80GB HBM3" or "measured: 2048² matmul"
+};
+
+// Dense peak for the GPU named `name` (as CUDA reports it), 0 if unknown.
+double gpu_peak_flops_from_table(const std::string& name);
+
+// For a CUDA device: the table (falls back to a measurement for an unknown GPU).
+// For the CPU: the best of a few square matmuls in `dtype`, measured once per process.
+PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype);
+
+}  // namespace nanochat
