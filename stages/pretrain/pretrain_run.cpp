@@ -122,7 +122,9 @@ class Trainer {
     if (saved != config_) throw UsageError("checkpoint step " + std::to_string(step) + " is for another model (depth or vocab differ)");
     train_->restore(DataLoaderState::from_json(meta.at("dataloader_state_dict").dump()));
     const auto& loop = meta.at("loop_state");
-    min_val_bpb_ = loop.at("min_val_bpb").get<double>();
+    // JSON has no infinity: a run that never evaluated saved null.
+    min_val_bpb_ = loop.at("min_val_bpb").is_null() ? std::numeric_limits<double>::infinity()
+                                                    : loop.at("min_val_bpb").get<double>();
     smoother_.restore(loop.at("smooth_train_loss_ema").get<double>(), loop.at("smooth_train_loss_count").get<int64_t>());
     training_seconds_ = loop.at("total_training_time").get<double>();
     start_step_ = step;

@@ -20,7 +20,7 @@ template <class T>
 __attribute__((always_inline)) inline void relu_squared_forward_range(const T* x, T* y,
                                                                       int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
-    float v = fast::max(fast::load(x[i]), 0.0f);
+    float v = fast::relu(fast::load(x[i]));
     fast::store(&y[i], v * v);
   }
 }
@@ -30,7 +30,7 @@ __attribute__((always_inline)) inline void relu_squared_backward_range(const T* 
                                                                        T* gx, int64_t begin,
                                                                        int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
-    float v = fast::max(fast::load(x[i]), 0.0f);
+    float v = fast::relu(fast::load(x[i]));
     fast::store(&gx[i], 2.0f * v * fast::load(gy[i]));
   }
 }

@@ -36,14 +36,17 @@ inline uint32_t float_to_bits(float f) {
   return bits;
 }
 
-// Written as `a < b ? a : b` (not std::min, which returns a reference and blocks
-// if-conversion) so it compiles to one min instruction.
-inline float min(float a, float b) { return a < b ? a : b; }
+// Written as selects (not std::min, which returns a reference and blocks
+// if-conversion) so each compiles to one instruction. A NaN x comes back unchanged, as
+// from ATen's kernels: a diverged model must not show a finite loss.
+inline float clamp_max(float x, float hi) { return x > hi ? hi : x; }
+inline float clamp_min(float x, float lo) { return x < lo ? lo : x; }
+inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
 inline float max(float a, float b) { return a > b ? a : b; }
 
 // e^x for x <= 88.7; below -87.3 it returns e^-87.3 (tiny, never denormal).
 inline float exp(float x) {
-  x = max(min(x, 88.7f), -87.3f);
+  x = clamp_min(clamp_max(x, 88.7f), -87.3f);
   // Round x·log2(e) to the nearest integer n by the 1.5·2^23 trick (no rounding call).
   constexpr float kRound = 12582912.0f;
   float n = (x * 1.44269504088896341f + kRound) - kRound;
@@ -72,7 +75,7 @@ inline float tanh(float x) {
                  1.33314422036e-1f) * z - 3.33332819422e-1f;
   small = small * z * a + a;
   // tanh(9) rounds to 1 in fp32; clamping keeps e^2a finite.
-  float e = exp(2.0f * min(a, 9.0f));
+  float e = exp(2.0f * clamp_max(a, 9.0f));
   float large = 1.0f - 2.0f / (e + 1.0f);
   float result = a < 0.625f ? small : large;
   return bits_to_float(float_to_bits(result) | sign);

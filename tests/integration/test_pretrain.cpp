@@ -1,0 +1,176 @@
+// The pretrain stage end to end through the real host on real text: loss and val bpb go
+// down; two Gloo ranks give the losses of one process with the same total batch; a run
+// killed with SIGKILL and resumed from its last checkpoint continues with exactly the
+// losses of an uninterrupted run; damaged checkpoints and bad batch sizes are refused.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "host_process.hpp"
+#include "nanochat/subprocess.hpp"
+
+namespace fs = std::filesystem;
+using nanochat::test::HostResult;
+using nanochat::test::ScratchDir;
+
+namespace {
+
+const fs::path kShared = NANOCHAT_TEST_SHARED_DIR;
+const std::string kHost = NANOCHAT_TEST_HOST;
+
+// A tokenizer and shards made once for the whole suite.
+class PretrainTest : public ::testing::Test {
+ protected:
+  static inline ScratchDir* scratch = nullptr;
+  static inline bool ready = false;
+  static inline std::string skip_reason;
+
+  static void SetUpTestSuite() {
+    fs::path corpus = kShared / "data" / "pretrain_nltk_modern";
+    if (!fs::exists(corpus)) {
+      skip_reason = "no " + corpus.string() + " (the shared data folder is not beside the checkout)";
+      return;
+    }
+    scratch = new ScratchDir();
+    auto env = base_env();
+    HostResult tok = nanochat::test::run_host(kHost, {"run", "tokenizer", "--corpus", corpus.string(), "--vocab-size", "512", "--max-chars", "2000000"}, env);
+    ASSERT_EQ(tok.exit_code, 0) << tok.err;
+    HostResult data = nanochat::test::run_host(kHost, {"run", "data", "--corpus", corpus.string(), "--max-chars", "2000000"}, env);
+    ASSERT_EQ(data.exit_code, 0) << data.err;
+    ready = true;
+  }
+
+  static void TearDownTestSuite() {
+    delete scratch;
+    scratch = nullptr;
+  }
+
+  void SetUp() override {
+    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
+    ASSERT_TRUE(ready);
+  }
+
+  static std::vector<std::pair<std::string, std::string>> base_env() {
+    return {{"NANOCHAT_BASE_DIR", (scratch->path / "base").string()}, {"NANOCHAT_PLUGIN_PATH", ""}, {"OMP_NUM_THREADS", "1"}};
+  }
+
+  // Options of a tiny run: depth 1, T 64, 256 tokens per step (`scale` multiplies depth and batch).
+  static std::vector<std::string> tiny_run(const std::string& tag, int steps, const std::string& batch,
+                                           const std::string& eval_every = "-1", const std::string& sample_every = "-1",
+                                           int scale = 1) {
+    return {"run", "pretrain", "--depth", std::to_string(scale), "--max-seq-len", "64", "--device-batch-size", batch,
+            "--total-batch-size", std::to_string(256 * scale), "--num-iterations", std::to_string(steps), "--eval-every", eval_every,
+            "--eval-tokens", "4096", "--sample-every", sample_every, "--model-tag", tag, "--device", "cpu",
+            "--dtype", "fp32", "--log-file", log_path(tag).string()};
+  }
+
+  static fs::path log_path(const std::string& tag) { return scratch->path / (tag + ".jsonl"); }
+
+  static std::map<int64_t, double> losses(const std::string& tag) {
+    std::map<int64_t, double> by_step;
+    std::ifstream in(log_path(tag));
+    for (std::string line; std::getline(in, line);) {
+      auto row = nlohmann::json::parse(line);
+      by_step[row["step"].get<int64_t>()] = row["loss"].get<double>();
+    }
+    return by_step;
+  }
+
+  static HostResult nanochat(const std::vector<std::string>& args) {
+    return nanochat::test::run_host(kHost, args, base_env());
+  }
+};
+
+TEST_F(PretrainTest, LossAndValBpbGoDown) {
+  HostResult r = nanochat(tiny_run("learn", 40, "4", "20", "40"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto loss = losses("learn");
+  ASSERT_EQ(loss.size(), 40u);
+  EXPECT_LT(loss[39], loss[0] - 1.0) << "loss did not fall";
+  EXPECT_NE(r.out.find("step 00039/00040"), std::string::npos) << r.out;
+  std::vector<double> bpb;
+  for (size_t at = r.err.find("val bpb "); at != std::string::npos; at = r.err.find("val bpb ", at + 1)) {
+    bpb.push_back(std::stod(r.err.substr(at + 8)));
+  }
+  ASSERT_EQ(bpb.size(), 3u) << r.err;  // steps 0, 20, 40
+  EXPECT_LT(bpb.back(), bpb.front() * 0.8) << r.err;
+  EXPECT_NE(r.err.find("sample: The capital of France is"), std::string::npos);
+  fs::path checkpoints = scratch->path / "base" / "base_checkpoints" / "learn";
+  EXPECT_TRUE(fs::exists(checkpoints / "model_000040.safetensors"));
+  EXPECT_TRUE(fs::exists(checkpoints / "meta_000040.json"));
+  EXPECT_TRUE(fs::exists(scratch->path / "base" / "report" / "base-model-training.md"));
+}
+
+TEST_F(PretrainTest, TwoGlooRanksMatchOneProcess) {
+  HostResult one = nanochat(tiny_run("world1", 6, "4"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  std::vector<std::string> launch = {"launch", "--nproc", "2", "--master-port", "29631", "--"};
+  auto args = tiny_run("world2", 6, "2");
+  launch.insert(launch.end(), args.begin(), args.end());
+  HostResult two = nanochat(launch);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  auto a = losses("world1"), b = losses("world2");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (const auto& [step, loss] : a) EXPECT_NEAR(b[step], loss, 1e-5) << "step " << step;
+}
+
+TEST_F(PretrainTest, KilledRunResumesWithTheSameLosses) {
+  // Big enough that a step takes tens of milliseconds, so the kill lands mid-run.
+  HostResult straight = nanochat(tiny_run("straight", 12, "4", "-1", "-1", 4));
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  // The same run with checkpoints every 4 steps, killed with SIGKILL after step 9.
+  auto args = tiny_run("killed", 12, "4", "-1", "-1", 4);
+  args.insert(args.end(), {"--save-every", "4"});
+  args.insert(args.begin(), kHost);
+  pid_t pid = nanochat::spawn_process(args, base_env());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (losses("killed").count(9) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  fs::path dir = scratch->path / "base" / "base_checkpoints" / "killed";
+  ASSERT_TRUE(fs::exists(dir / "meta_000008.json"));
+  ASSERT_FALSE(fs::exists(dir / "meta_000012.json"));
+
+  auto resume = tiny_run("killed", 12, "4", "-1", "-1", 4);
+  resume.insert(resume.end(), {"--save-every", "4", "--resume-from-step", "8"});
+  HostResult resumed = nanochat(resume);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  auto expected = losses("straight"), got = losses("killed");  // the resumed run rewrote steps 8..11
+  for (int64_t step = 8; step < 12; ++step) EXPECT_EQ(got[step], expected[step]) << "step " << step;
+}
+
+TEST_F(PretrainTest, DamagedCheckpointsAndBadBatchesAreRefused) {
+  HostResult made = nanochat(tiny_run("damaged", 2, "4"));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  fs::path model = scratch->path / "base" / "base_checkpoints" / "damaged" / "model_000002.safetensors";
+  fs::resize_file(model, fs::file_size(model) / 2);
+  auto resume = tiny_run("damaged", 4, "4");
+  resume.insert(resume.end(), {"--resume-from-step", "2"});
+  HostResult truncated = nanochat(resume);
+  EXPECT_EQ(truncated.exit_code, 1);
+  EXPECT_NE(truncated.err.find("model_000002.safetensors"), std::string::npos) << truncated.err;
+
+  auto missing = tiny_run("damaged", 4, "4");
+  missing.insert(missing.end(), {"--resume-from-step", "3"});
+  HostResult no_step = nanochat(missing);
+  EXPECT_EQ(no_step.exit_code, 1);
+  EXPECT_NE(no_step.err.find("no checkpoint at step 3"), std::string::npos) << no_step.err;
+
+  HostResult bad_batch = nanochat(tiny_run("bad", 2, "3"));
+  EXPECT_EQ(bad_batch.exit_code, 2);
+  EXPECT_NE(bad_batch.err.find("must be a multiple"), std::string::npos) << bad_batch.err;
+}
+
+}  // namespace
