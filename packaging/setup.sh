@@ -55,6 +55,7 @@ requirements="$repo/packaging/oracle-requirements.txt"
 stamp="$oracle_venv/.requirements"
 if [ -f "$requirements" ] && ! cmp -s "$requirements" "$stamp"; then
   say "installing test oracles from packaging/oracle-requirements.txt"
+  rm -rf "$oracle_venv"  # rebuilt from scratch: a venv made by another python cannot be reused
   /usr/bin/python3 -m venv "$oracle_venv"
   "$oracle_venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
