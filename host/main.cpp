@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "nanochat/error.hpp"
@@ -28,6 +29,7 @@ const char* kUsage =
     "  plugins install PATH                install a .so, a folder or a .tar.gz package\n"
     "  plugins remove NAME                 remove a plugin from the user plugin folder\n"
     "  launch --nproc N -- COMMAND ...     run N local ranks of `nanochat COMMAND` (data parallel)\n"
+    "  serve [options], chat [-p PROMPT]   the web chat / terminal chat (= run serve, run chat)\n"
     "  version                             versions, LibTorch, CUDA/NCCL/Gloo, GPUs\n"
     "\n"
     "Environment: NANOCHAT_BASE_DIR (artifacts, default ~/.cache/nanochat),\n"
@@ -77,6 +79,12 @@ int dispatch(int argc, char** argv) {
       {"version", host::version_command}, {"plugins", host::plugins_command},
       {"run", host::run_command},         {"chain", host::chain_command},
       {"speedrun", host::speedrun_command}, {"launch", host::launch_command}};
+  // Stages people run by name: `nanochat serve ...` is `nanochat run serve ...`.
+  static const std::set<std::string> stage_aliases = {"serve", "chat"};
+  if (stage_aliases.count(command)) {
+    args.insert(args.begin(), command);
+    return host::run_command(args);
+  }
   auto it = commands.find(command);
   if (it == commands.end()) {
     throw UsageError("unknown command '" + command + "' (see `nanochat --help`)");
