@@ -1,6 +1,7 @@
 // posix_spawnp-based child processes; no shell, so arguments are never re-parsed.
 #include "nanochat/subprocess.hpp"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -14,7 +15,7 @@ extern char** environ;
 
 namespace nanochat {
 
-pid_t spawn_process(const std::vector<std::string>& argv, const EnvOverrides& env) {
+pid_t spawn_process(const std::vector<std::string>& argv, const EnvOverrides& env, const ProcessIo& io) {
   if (argv.empty()) throw Error("spawn_process: empty command");
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -36,8 +37,18 @@ pid_t spawn_process(const std::vector<std::string>& argv, const EnvOverrides& en
   for (auto& a : args) argp.push_back(a.data());
   argp.push_back(nullptr);
 
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!io.stdin_path.empty()) posix_spawn_file_actions_addopen(&actions, 0, io.stdin_path.c_str(), O_RDONLY, 0);
+  if (!io.stdout_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, io.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  if (!io.stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 2, io.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argp[0], nullptr, nullptr, argp.data(), envp.data());
+  int rc = posix_spawnp(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw Error("cannot start '" + argv[0] + "': " + std::strerror(rc));
   return pid;
 }
