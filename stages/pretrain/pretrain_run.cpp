@@ -51,6 +51,7 @@ Process join(const std::string& device_name) {
     // Ranks on one machine share its cores; oversubscribing them slows every rank down.
     at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks_here));
   }
+  if (p.device.is_cpu()) reuse_host_memory();
   p.dist = Distributed::init(p.env, p.device);
   return p;
 }

@@ -284,6 +284,13 @@ TEST(GPTTest, Bf16ComputeTracksFp32) {
     EXPECT_TRUE(param.grad().isfinite().all().item<bool>()) << name;
   }
   EXPECT_THROW(model.set_compute_dtype(at::kHalf), Error);
+
+  // Weights stored in bf16 (for inference: no cast per step) give the same logits.
+  at::NoGradGuard no_grad;
+  at::Tensor logits = model.forward(idx);
+  model.to(at::kBFloat16);
+  EXPECT_EQ(model.state_dict()[1].second.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(AllClose(model.forward(idx), logits, 0.0, 0.0));
 }
 
 TEST(GPTTest, OverfitsOneBatch) {

@@ -1,6 +1,8 @@
 // Device and build facts of the LibTorch in use, read from LibTorch itself at run time.
 #include "nanochat/device.hpp"
 
+#include <malloc.h>
+
 #include <caffe2/core/macros.h>
 #include <torch/cuda.h>
 #if NANOCHAT_WITH_CUDA
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "nanochat/error.hpp"
@@ -80,6 +83,13 @@ c10::ScalarType resolve_dtype(const std::string& name, c10::Device device) {
   if (name == "fp32" || name == "float32") return c10::kFloat;
   if (name == "bf16" || name == "bfloat16") return c10::kBFloat16;
   throw UsageError("unknown dtype '" + name + "': use auto, fp32 or bf16");
+}
+
+void reuse_host_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);  // large blocks come from the heap, whose freed space is reused
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
 }
 
 const char* dtype_flag_name(c10::ScalarType dtype) {
