@@ -14,51 +14,31 @@
 
 #include "host_process.hpp"
 #include "nanochat/subprocess.hpp"
+#include "tiny_base.hpp"
 
 namespace fs = std::filesystem;
 using nanochat::test::HostResult;
-using nanochat::test::ScratchDir;
 
 namespace {
 
-const fs::path kShared = NANOCHAT_TEST_SHARED_DIR;
 const std::string kHost = NANOCHAT_TEST_HOST;
 
-// A tokenizer and shards made once for the whole suite.
 class PretrainTest : public ::testing::Test {
  protected:
-  static inline ScratchDir* scratch = nullptr;
-  static inline bool ready = false;
-  static inline std::string skip_reason;
+  static inline nanochat::test::TinyBase* tiny = nullptr;
 
-  static void SetUpTestSuite() {
-    fs::path corpus = kShared / "data" / "pretrain_nltk_modern";
-    if (!fs::exists(corpus)) {
-      skip_reason = "no " + corpus.string() + " (the shared data folder is not beside the checkout)";
-      return;
-    }
-    scratch = new ScratchDir();
-    auto env = base_env();
-    HostResult tok = nanochat::test::run_host(kHost, {"run", "tokenizer", "--corpus", corpus.string(), "--vocab-size", "512", "--max-chars", "2000000"}, env);
-    ASSERT_EQ(tok.exit_code, 0) << tok.err;
-    HostResult data = nanochat::test::run_host(kHost, {"run", "data", "--corpus", corpus.string(), "--max-chars", "2000000"}, env);
-    ASSERT_EQ(data.exit_code, 0) << data.err;
-    ready = true;
-  }
-
+  static void SetUpTestSuite() { tiny = new nanochat::test::TinyBase(2000000); }
   static void TearDownTestSuite() {
-    delete scratch;
-    scratch = nullptr;
+    delete tiny;
+    tiny = nullptr;
   }
 
   void SetUp() override {
-    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
-    ASSERT_TRUE(ready);
+    if (!tiny->skip_reason().empty()) GTEST_SKIP() << tiny->skip_reason();
+    ASSERT_EQ(tiny->error(), "");
   }
 
-  static std::vector<std::pair<std::string, std::string>> base_env() {
-    return {{"NANOCHAT_BASE_DIR", (scratch->path / "base").string()}, {"NANOCHAT_PLUGIN_PATH", ""}, {"OMP_NUM_THREADS", "1"}};
-  }
+  static std::vector<std::pair<std::string, std::string>> base_env() { return tiny->env(); }
 
   // Options of a tiny run: depth 1, T 64, 256 tokens per step (`scale` multiplies depth and batch).
   static std::vector<std::string> tiny_run(const std::string& tag, int steps, const std::string& batch,
@@ -70,7 +50,7 @@ class PretrainTest : public ::testing::Test {
             "--dtype", "fp32", "--log-file", log_path(tag).string()};
   }
 
-  static fs::path log_path(const std::string& tag) { return scratch->path / (tag + ".jsonl"); }
+  static fs::path log_path(const std::string& tag) { return tiny->root() / (tag + ".jsonl"); }
 
   static std::map<int64_t, double> losses(const std::string& tag) {
     std::map<int64_t, double> by_step;
@@ -82,9 +62,7 @@ class PretrainTest : public ::testing::Test {
     return by_step;
   }
 
-  static HostResult nanochat(const std::vector<std::string>& args) {
-    return nanochat::test::run_host(kHost, args, base_env());
-  }
+  static HostResult nanochat(const std::vector<std::string>& args) { return tiny->run(args); }
 };
 
 TEST_F(PretrainTest, LossAndValBpbGoDown) {
@@ -101,10 +79,10 @@ TEST_F(PretrainTest, LossAndValBpbGoDown) {
   ASSERT_EQ(bpb.size(), 3u) << r.err;  // steps 0, 20, 40
   EXPECT_LT(bpb.back(), bpb.front() * 0.8) << r.err;
   EXPECT_NE(r.err.find("sample: The capital of France is"), std::string::npos);
-  fs::path checkpoints = scratch->path / "base" / "base_checkpoints" / "learn";
+  fs::path checkpoints = tiny->base() / "base_checkpoints" / "learn";
   EXPECT_TRUE(fs::exists(checkpoints / "model_000040.safetensors"));
   EXPECT_TRUE(fs::exists(checkpoints / "meta_000040.json"));
-  EXPECT_TRUE(fs::exists(scratch->path / "base" / "report" / "base-model-training.md"));
+  EXPECT_TRUE(fs::exists(tiny->base() / "report" / "base-model-training.md"));
 }
 
 TEST_F(PretrainTest, TwoGlooRanksMatchOneProcess) {
@@ -139,7 +117,7 @@ TEST_F(PretrainTest, KilledRunResumesWithTheSameLosses) {
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
-  fs::path dir = scratch->path / "base" / "base_checkpoints" / "killed";
+  fs::path dir = tiny->base() / "base_checkpoints" / "killed";
   ASSERT_TRUE(fs::exists(dir / "meta_000008.json"));
   ASSERT_FALSE(fs::exists(dir / "meta_000012.json"));
 
@@ -154,7 +132,7 @@ TEST_F(PretrainTest, KilledRunResumesWithTheSameLosses) {
 TEST_F(PretrainTest, DamagedCheckpointsAndBadBatchesAreRefused) {
   HostResult made = nanochat(tiny_run("damaged", 2, "4"));
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  fs::path model = scratch->path / "base" / "base_checkpoints" / "damaged" / "model_000002.safetensors";
+  fs::path model = tiny->base() / "base_checkpoints" / "damaged" / "model_000002.safetensors";
   fs::resize_file(model, fs::file_size(model) / 2);
   auto resume = tiny_run("damaged", 4, "4");
   resume.insert(resume.end(), {"--resume-from-step", "2"});

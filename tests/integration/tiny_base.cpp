@@ -1,0 +1,32 @@
+// Builds the shared tiny base dir through the real host.
+#include "tiny_base.hpp"
+
+namespace nanochat::test {
+
+TinyBase::TinyBase(int64_t max_chars) {
+  const std::filesystem::path corpus = std::filesystem::path(NANOCHAT_TEST_SHARED_DIR) / "data" / "pretrain_nltk_modern";
+  if (!std::filesystem::exists(corpus)) {
+    skip_reason_ = "no " + corpus.string() + " (the shared data folder is not beside the checkout)";
+    return;
+  }
+  const std::string chars = std::to_string(max_chars);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"run", "tokenizer", "--corpus", corpus.string(), "--vocab-size", "512", "--max-chars", chars},
+           {"run", "data", "--corpus", corpus.string(), "--max-chars", chars}}) {
+    HostResult r = run(args);
+    if (r.exit_code != 0) {
+      error_ = args[1] + " failed: " + r.err;
+      return;
+    }
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> TinyBase::env() const {
+  return {{"NANOCHAT_BASE_DIR", base().string()}, {"NANOCHAT_PLUGIN_PATH", ""}, {"OMP_NUM_THREADS", "1"}};
+}
+
+HostResult TinyBase::run(const std::vector<std::string>& args) const {
+  return run_host(NANOCHAT_TEST_HOST, args, env());
+}
+
+}  // namespace nanochat::test
