@@ -269,6 +269,12 @@ class Bench:
         if faithful:
             w(f"\nnanochat as written on this CPU (Newton–Schulz in bf16, scalar fallback): d{faithful['config']['depth']} "
               f"fp32 {faithful['tok_per_sec']:.0f} tok/s, its Muon step {faithful.get('muon', float('nan')):.1f} s\n")
+        disturbed = [f"d{r['depth']} {r['dtype']} {k} ({r[k]['facts']['others_cores']:.2f} cores)" for r in self.results
+                     for k in ("ours", "ref", "ref_compiled") if k in r and r[k]["facts"]["others_cores"] > 0.2]
+        if disturbed:
+            w("\nWARNING: other processes took CPU during " + ", ".join(disturbed) + ": with 2 OpenMP threads per "
+              "side on a loaded machine step times inflate several-fold (the reference's many small Muon matmuls "
+              "worst); rerun those on a quiet machine (DEPTHS=..., DTYPES=...) before quoting ratios\n")
         loads = [(r[k]["facts"]["load_before"], r[k]["facts"]["load_after"]) for r in self.results
                  for k in ("ours", "ref", "ref_compiled") if k in r]
         if loads:
