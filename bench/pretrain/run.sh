@@ -5,8 +5,10 @@
 # there is nothing of nanochat's model to import) in the same PyTorch 2.11.0 our LibTorch
 # comes from. Depth 4/6/8 × fp32/bf16, one run at a time, ours and the reference
 # alternating; prints tok/s, the ratio and MFU against the matmul peak measured in the same
-# PyTorch. About 13 minutes on an idle 2-core machine (torch.compile's first compile is
-# most of the rest; Inductor caches it for the next run).
+# PyTorch. About 7 minutes on an idle 2-core machine once Inductor's cache is warm (the first
+# torch.compile adds a few minutes per depth); several times longer on a loaded machine,
+# whose runs the table flags (others' cores) — rerun those. bf16 rows are skipped on CPUs
+# without a native bf16 matmul (BF16=on forces them: about a minute per step at depth 4).
 #   bench/pretrain/run.sh [CORPUS]     (default ../shared/data/pretrain_gutenberg)
 # Environment (defaults): NANOCHAT_BUILD_DIR (build), PYTHON (~/.cache/nanochat-cpp/
 # torch-2.11.0/bin/python), WORK (a fresh temp dir; a given one keeps tokenizer + shards),
