@@ -68,9 +68,10 @@ ChatServer::ChatServer(const ServerOptions& options)
   http_->set_payload_max_length(kMaxBodyBytes);
   // httplib's default adds SO_REUSEPORT, with which a second server binds a busy port and
   // silently takes half its connections; a clear "address in use" is better.
-  http_->set_socket_options([](int socket) {
+  http_->set_socket_options([this](int socket) {
     int yes = 1;
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = socket;
   });
   http_->set_default_headers({{"Access-Control-Allow-Origin", "*"}});
   add_routes();
@@ -85,6 +86,12 @@ int ChatServer::bind() {
   if (port_ <= 0) {
     throw Error(fmt::format("cannot listen on {}:{}: {} (another server on that port? choose one with --port)", options_.host,
                             options_.port, errno ? std::strerror(errno) : "bind failed"));
+  }
+  // Debian's httplib listens with a backlog of 5: when more clients connect at once than
+  // the accept loop takes, the kernel falls back to SYN cookies and some connections are
+  // reset. listen() again on the bound socket only raises the backlog.
+  if (::listen(listen_socket_, kListenBacklog) != 0) {
+    log::warn("serve: cannot raise the listen backlog: {}", std::strerror(errno));
   }
   return port_;
 }
@@ -207,7 +214,8 @@ void ChatServer::complete(const httplib::Request& http_request, httplib::Respons
 void ChatServer::respond_at_once(const ChatRequest& request, const std::vector<TokenId>& prompt, WorkerPool::Ticket& ticket,
                                  httplib::Response& response) {
   const size_t worker = ticket.acquire();
-  Completion completion = workers_->engine(worker).complete(prompt, sampling_options(request));
+  Completion completion;
+  workers_->run(worker, [&](Engine& engine) { completion = engine.complete(prompt, sampling_options(request)); });
   ticket.release();
   ++counters_.completed;
   send_json(response, 200,
@@ -240,8 +248,11 @@ bool ChatServer::write_stream(const ChatRequest& request, const std::vector<Toke
     bool connected = reply.start();
     Completion completion;
     if (connected) {
-      completion = workers_->engine(worker).complete(
-          prompt, sampling_options(request), [&](std::string_view text) { return connected = reply.text(text); });
+      // The engine's thread writes the events; this connection's thread waits meanwhile.
+      workers_->run(worker, [&](Engine& engine) {
+        completion = engine.complete(prompt, sampling_options(request),
+                                     [&](std::string_view text) { return connected = reply.text(text); });
+      });
     }
     ticket.release();
     if (connected && reply.finish(finish_reason_name(completion.finish_reason), usage_of(completion))) {

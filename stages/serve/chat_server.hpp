@@ -72,6 +72,8 @@ class ChatServer {
   std::atomic<bool> ready_{false};
   Counters counters_;
   int port_ = 0;
+  int listen_socket_ = -1;  // the socket httplib bound, seen through its socket-options hook
+  static constexpr int kListenBacklog = 1024;  // capped by net.core.somaxconn
 };
 
 }  // namespace nanochat::serve

@@ -4,8 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "http_error.hpp"
 #include "nanochat/device.hpp"
@@ -28,6 +30,14 @@ std::vector<std::string> worker_devices(const std::string& flag, size_t workers)
   return devices;
 }
 
+// Threads for each worker's parallel regions: CPU workers share the cores; a GPU worker's
+// host work keeps LibTorch's default.
+int intra_op_threads(const std::vector<std::string>& devices, const std::string& device) {
+  if (device != "cpu") return 0;
+  const auto on_cpu = static_cast<unsigned>(std::count(devices.begin(), devices.end(), std::string("cpu")));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / on_cpu));
+}
+
 int64_t unix_seconds(const fs::path& file) {
   const auto written = fs::last_write_time(file);
   const auto system = std::chrono::time_point_cast<std::chrono::seconds>(
@@ -41,11 +51,12 @@ ChatWorkers::ChatWorkers(const fs::path& base, const ChatModelOptions& options, 
   devices_ = worker_devices(options.device, workers);
   std::map<std::string, size_t> model_of_device;
   for (const std::string& device : devices_) {
+    threads_.push_back(std::make_unique<JobThread>(intra_op_threads(devices_, device)));
     auto [it, fresh] = model_of_device.emplace(device, models_.size());
     if (fresh) {
       ChatModelOptions on_device = options;
       on_device.device = device;
-      models_.push_back(load_chat_model(base, on_device));
+      threads_.back()->run([&] { models_.push_back(load_chat_model(base, on_device)); });
       log::info("serve: loaded {} on {}", models_.back().checkpoint.model().string(), device);
     }
     const ChatModel& model = models_[it->second];
@@ -54,6 +65,11 @@ ChatWorkers::ChatWorkers(const fs::path& base, const ChatModelOptions& options, 
   const ChatModel& first = models_.front();
   model_id_ = fmt::format("nanochat-{}-{}-{:06d}", first.source, first.checkpoint.dir.filename().string(), first.checkpoint.step);
   created_ = unix_seconds(first.checkpoint.meta());
+}
+
+void ChatWorkers::run(size_t worker, const std::function<void(Engine&)>& work) {
+  Engine& engine = *engines_.at(worker);
+  threads_.at(worker)->run([&] { work(engine); });
 }
 
 std::vector<TokenId> ChatWorkers::prompt(const Conversation& conversation) const {

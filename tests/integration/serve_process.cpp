@@ -116,7 +116,9 @@ SseReply post_sse(httplib::Client& client, const std::string& path, const std::s
     }
     return true;
   };
-  client.send(request);
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  if (!client.send(request, response, error) && !reply.hung_up) reply.error = httplib::to_string(error);
   return reply;
 }
 

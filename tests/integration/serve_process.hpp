@@ -45,6 +45,7 @@ struct SseReply {
   std::string body;                // whole body when it was not an event stream (errors)
   std::vector<std::string> data;   // the payload of each `data:` line, raw bytes, in order
   bool hung_up = false;            // on_data returned false
+  std::string error;               // httplib's reason when the request failed ("" otherwise)
 };
 
 // POSTs `json_body` to `path`; `on_data` sees each payload as it arrives and may return

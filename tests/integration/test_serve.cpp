@@ -447,13 +447,13 @@ TEST_F(ServeTest, FiftyConcurrentStreamsAllFinish) {
       if (reply.status == 200 && done) {
         ++finished;
       } else {
-        failures[i] = "status " + std::to_string(reply.status) + " " + reply.body;
+        failures[i] = "status " + std::to_string(reply.status) + " " + reply.body + reply.error;
       }
     });
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < kStreams; ++i) EXPECT_TRUE(failures[i].empty()) << "stream " << i << ": " << failures[i];
-  EXPECT_EQ(finished, kStreams);
+  EXPECT_EQ(finished, kStreams) << shared_server->log();
   ASSERT_TRUE(shared_server->running()) << shared_server->log();
   auto health = shared_server->client().Get("/health");
   ASSERT_TRUE(health);

@@ -463,6 +463,55 @@ TEST_F(GPTOpsTest, SdpaAttentionEqualsPlainSoftmax) {
   EXPECT_TRUE(AllClose(y.index({Slice(), Slice(), 0}), v.index({Slice(), Slice(), 0}), 1e-6, 1e-6));
 }
 
+TEST_F(GPTOpsTest, StreamingLinearMatchesATen) {
+  // Decoding shapes take the streaming kernel (up to 16 rows, no gradient wanted); a row
+  // length that is not a multiple of the kernel's lanes and an odd number of rows cover
+  // its tails, and 17 rows its hand-over to at::linear.
+  // Sums of up to 512 products of N(0, 1) values, added in another order than the GEMM's.
+  constexpr double kTol = 1e-4;
+  at::NoGradGuard no_grad;
+  for (int64_t in : {64, 67, 512}) {
+    at::Tensor weight = randn({45, in}, 20);
+    for (int64_t rows : {1, 2, 3, 16, 17}) {
+      SCOPED_TRACE("in " + std::to_string(in) + ", rows " + std::to_string(rows));
+      at::Tensor x = randn({rows, in}, 21);
+      EXPECT_TRUE(AllClose(nanochat::ops::linear(x, weight), at::linear(x, weight), kTol, kTol));
+    }
+    // (B, T, in) input, and a strided one (a column slice).
+    at::Tensor batched = randn({2, 3, in}, 22);
+    EXPECT_TRUE(AllClose(nanochat::ops::linear(batched, weight), at::linear(batched, weight), kTol, kTol));
+    at::Tensor strided = randn({2, 2 * in}, 23).narrow(1, in, in);
+    EXPECT_TRUE(AllClose(nanochat::ops::linear(strided, weight), at::linear(strided, weight), kTol, kTol));
+  }
+}
+
+TEST_F(GPTOpsTest, StreamingLinearKeepsGradientsWhenWanted) {
+  at::Tensor weight = randn({8, 32}, 24).requires_grad_(true);
+  at::Tensor x = randn({1, 32}, 25).requires_grad_(true);
+  expect_same_op(
+      x, [&](const at::Tensor& input) { return nanochat::ops::linear(input, weight); },
+      [&](const at::Tensor& input) { return at::linear(input, weight); }, {at::kFloat, 1e-5, 1e-5});
+}
+
+TEST_F(GPTOpsTest, InferenceSoftcapLogitsMatchReference) {
+  // Inference computes only the vocabulary's rows and softcaps in place; with a gradient
+  // wanted it is the ATen composition.
+  const int64_t vocab = 100, padded = 128, d = 32;
+  at::Tensor weight = randn({padded, d}, 26);
+  at::Tensor x = randn({3, 1, d}, 27) * 2;
+  at::Tensor expected = at::tanh(at::linear(x, weight).narrow(-1, 0, vocab) / 15.0) * 15.0;
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor logits = nanochat::ops::softcap_logits(x, weight, vocab, 15.0);
+    EXPECT_EQ(logits.sizes(), at::IntArrayRef({3, 1, vocab}));
+    EXPECT_TRUE(AllClose(logits, expected, 1e-5, 1e-5));
+  }
+  at::Tensor tracked = x.clone().requires_grad_(true);
+  at::Tensor logits = nanochat::ops::softcap_logits(tracked, weight, vocab, 15.0);
+  EXPECT_TRUE(logits.requires_grad());
+  EXPECT_TRUE(AllClose(logits.detach(), expected, 1e-5, 1e-5));
+}
+
 TEST_F(GPTOpsTest, FusedSoftcapCrossEntropyMatchesReference) {
   const int64_t vocab = 100, padded = 128, rows = 24, d = 32;
   at::Tensor targets = at::randint(vocab, {rows}, generator(8), at::kLong);

@@ -11,6 +11,11 @@
 
 namespace nanochat::ops {
 
+// x Wᵀ for x (..., in) and weight (out, in), as at::linear without bias. On the CPU in
+// fp32 with at most 16 rows and no gradient wanted (decoding), a kernel that streams each
+// weight row once for all rows of x; otherwise at::linear.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight);
+
 // Parameter-free RMSNorm over the last dim with the dtype's epsilon, as F.rms_norm(x).
 at::Tensor rms_norm(const at::Tensor& x);
 at::Tensor rms_norm_reference(const at::Tensor& x);
@@ -50,7 +55,8 @@ at::Tensor softcap_cross_entropy_reference(const at::Tensor& x, const at::Tensor
                                            const at::Tensor& targets, int64_t vocab_size,
                                            double softcap);
 
-// Softcapped logits (..., vocab) in fp32 of x (..., d), for inference.
+// Softcapped logits (..., vocab) in fp32 of x (..., d), for inference: through linear(),
+// and on the CPU without a gradient the softcap in place in one pass.
 at::Tensor softcap_logits(const at::Tensor& x, const at::Tensor& weight, int64_t vocab_size,
                           double softcap);
 

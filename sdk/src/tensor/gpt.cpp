@@ -11,24 +11,30 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
+#include <optional>
 
 #include "nanochat/error.hpp"
 #include "nanochat/gpt_ops.hpp"
+#include "nanochat/huge_page_arena.hpp"
 #include "nanochat/safetensors.hpp"
 
 namespace nanochat {
 namespace detail {
 
+// Allocates an uninitialized fp32 parameter of the given shape on the model's device.
+using EmptyParameter = std::function<at::Tensor(at::IntArrayRef sizes)>;
+
 // nn.Linear(bias=False) reduced to what the model uses, so its one parameter is
 // "<name>.weight" as in nanochat. Weights are stored (out, in).
 struct Linear : torch::nn::Module {
-  Linear(int64_t in, int64_t out, const at::TensorOptions& options)
-      : weight(register_parameter("weight", at::empty({out, in}, options))) {}
+  Linear(int64_t in, int64_t out, const EmptyParameter& empty)
+      : weight(register_parameter("weight", empty({out, in}))) {}
   at::Tensor weight;
 };
 
 struct Attention : torch::nn::Module {
-  Attention(const GPTConfig& c, const at::TensorOptions& o)
+  Attention(const GPTConfig& c, const EmptyParameter& o)
       : c_q(register_module("c_q", std::make_shared<Linear>(c.n_embd, c.n_head * c.head_dim(), o))),
         c_k(register_module("c_k", std::make_shared<Linear>(c.n_embd, c.n_kv_head * c.head_dim(), o))),
         c_v(register_module("c_v", std::make_shared<Linear>(c.n_embd, c.n_kv_head * c.head_dim(), o))),
@@ -37,14 +43,14 @@ struct Attention : torch::nn::Module {
 };
 
 struct Mlp : torch::nn::Module {
-  Mlp(const GPTConfig& c, const at::TensorOptions& o)
+  Mlp(const GPTConfig& c, const EmptyParameter& o)
       : c_fc(register_module("c_fc", std::make_shared<Linear>(c.n_embd, 4 * c.n_embd, o))),
         c_proj(register_module("c_proj", std::make_shared<Linear>(4 * c.n_embd, c.n_embd, o))) {}
   std::shared_ptr<Linear> c_fc, c_proj;
 };
 
 struct Block : torch::nn::Module {
-  Block(const GPTConfig& c, const at::TensorOptions& o)
+  Block(const GPTConfig& c, const EmptyParameter& o)
       : attn(register_module("attn", std::make_shared<Attention>(c, o))),
         mlp(register_module("mlp", std::make_shared<Mlp>(c, o))) {}
   std::shared_ptr<Attention> attn;
@@ -57,11 +63,13 @@ namespace {
 
 // Rotary tables cover 10× the training length, as nanochat's, for generation past it.
 constexpr int64_t kRotaryOverCompute = 10;
+// Bytes the CPU arena may skip to align each parameter.
+constexpr size_t kArenaAlignment = 64;
 
 // Weights are fp32 masters (or whatever the caller made them); matmuls run in the
 // compute dtype. Casting an fp32 weight to fp32 returns it as is.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, at::ScalarType dtype) {
-  return at::linear(x, weight.to(dtype));
+  return ops::linear(x, weight.to(dtype));
 }
 
 struct Dims {
@@ -114,17 +122,26 @@ GPT::GPT(const GPTConfig& config, c10::Device device, c10::ScalarType compute_dt
   check_compute_dtype(compute_dtype);
   const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
   const int64_t vocab = config_.padded_vocab_size();
+  // On the CPU all weights share one huge-page block, which decoding streams through.
+  std::optional<HugePageArena> arena;
+  if (device.is_cpu()) {
+    const int64_t tensors = 6 * config_.n_layer + 2;
+    arena.emplace(static_cast<size_t>(config_.num_params()) * sizeof(float) + kArenaAlignment * tensors);
+  }
+  const detail::EmptyParameter empty = [&](at::IntArrayRef sizes) {
+    return arena ? arena->take(sizes, at::kFloat) : at::empty(sizes, options);
+  };
 
   auto transformer = register_module("transformer", std::make_shared<torch::nn::Module>());
   auto wte = transformer->register_module("wte", std::make_shared<torch::nn::Module>());
-  wte_ = wte->register_parameter("weight", at::empty({vocab, config_.n_embd}, options));
+  wte_ = wte->register_parameter("weight", empty({vocab, config_.n_embd}));
   auto h = transformer->register_module("h", std::make_shared<torch::nn::Module>());
   for (int64_t layer = 0; layer < config_.n_layer; ++layer) {
     blocks_.push_back(
-        h->register_module(std::to_string(layer), std::make_shared<detail::Block>(config_, options)));
+        h->register_module(std::to_string(layer), std::make_shared<detail::Block>(config_, empty)));
   }
   auto lm_head = register_module("lm_head", std::make_shared<torch::nn::Module>());
-  lm_head_ = lm_head->register_parameter("weight", at::empty({vocab, config_.n_embd}, options));
+  lm_head_ = lm_head->register_parameter("weight", empty({vocab, config_.n_embd}));
 
   // Buffers, so Module::to() moves them; not parameters, so never saved.
   auto [cos, sin] = ops::rotary_tables(kRotaryOverCompute * config_.sequence_len,

@@ -159,6 +159,20 @@ struct SoftcapCrossEntropyFunction
   }
 };
 
+// The ATen composition, which autograd differentiates (and CUDA runs).
+at::Tensor softcap_logits_reference(const at::Tensor& x, const at::Tensor& weight, int64_t vocab_size,
+                                    double softcap) {
+  at::Tensor logits = at::linear(x, weight).narrow(-1, 0, vocab_size).to(at::kFloat);
+  return at::tanh(logits / softcap) * softcap;
+}
+
+constexpr int64_t kSoftcapGrain = 32768;
+
+NANOCHAT_SIMD_CLONES void softcap_in_place(float* z, int64_t begin, int64_t end, float cap) {
+  const float inv_cap = 1.0f / cap;
+  for (int64_t i = begin; i < end; ++i) z[i] = cap * fast::tanh(z[i] * inv_cap);
+}
+
 void check_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& targets,
                 int64_t vocab_size) {
   bool ok = x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) &&
@@ -190,14 +204,22 @@ at::Tensor softcap_cross_entropy_reference(const at::Tensor& x, const at::Tensor
                                            const at::Tensor& targets, int64_t vocab_size,
                                            double softcap) {
   check_args(x, weight, targets, vocab_size);
-  at::Tensor logits = softcap_logits(x, weight, vocab_size, softcap);
+  at::Tensor logits = softcap_logits_reference(x, weight, vocab_size, softcap);
   return at::cross_entropy_loss(logits, targets, {}, at::Reduction::None, kIgnoreIndex);
 }
 
 at::Tensor softcap_logits(const at::Tensor& x, const at::Tensor& weight, int64_t vocab_size,
                           double softcap) {
-  at::Tensor logits = at::linear(x, weight).narrow(-1, 0, vocab_size).to(at::kFloat);
-  return at::tanh(logits / softcap) * softcap;
+  const bool in_place = x.device().is_cpu() &&
+                        !(at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+  if (!in_place) return softcap_logits_reference(x, weight, vocab_size, softcap);
+  // The padding rows of the weight are never multiplied.
+  at::Tensor logits = ops::linear(x, weight.narrow(0, 0, vocab_size)).to(at::kFloat).contiguous();
+  float* z = logits.data_ptr<float>();
+  const float cap = static_cast<float>(softcap);
+  at::parallel_for(0, logits.numel(), kSoftcapGrain,
+                   [&](int64_t begin, int64_t end) { softcap_in_place(z, begin, end, cap); });
+  return logits;
 }
 
 }  // namespace nanochat::ops
