@@ -6,6 +6,7 @@
 #include "nanochat/engine.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
@@ -19,6 +20,7 @@
 #include "nanochat/error.hpp"
 #include "nanochat/gpt.hpp"
 #include "nanochat/utf8.hpp"
+#include "sampler.hpp"
 #include "tokenizer_test_support.hpp"
 
 using nanochat::Engine;
@@ -179,6 +181,26 @@ TEST(Engine, SeededSamplingIsReproducibleAndSeedsDiffer) {
     }
     EXPECT_TRUE(seeds_differ) << "top_k " << top_k;
     EXPECT_GT(distinct_rows.size(), 1u) << "rows sharing a prefill must still sample apart";
+  }
+}
+
+TEST(Engine, TopKSamplingDrawsAsNanochatsDoes) {
+  // The CPU's own top-k must hand multinomial the same values in the same order as
+  // at::topk (nanochat's torch.topk), so a seed draws the same token.
+  at::Tensor logits = at::randn({3, 1000}, at::make_generator<at::CPUGeneratorImpl>(5)) * 4;
+  for (int top_k : {1, 5, 50}) {
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      SamplingOptions options;
+      options.temperature = 0.8;
+      options.top_k = top_k;
+      at::Generator ours = nanochat::detail::make_generator(at::kCPU, seed);
+      at::Generator theirs = nanochat::detail::make_generator(at::kCPU, seed);
+      auto [values, indices] = logits.topk(top_k, -1);
+      at::Tensor choice = at::multinomial((values / 0.8).softmax(-1), 1, false, theirs);
+      at::Tensor expected = indices.gather(1, choice).squeeze(1);
+      EXPECT_TRUE(at::equal(nanochat::detail::sample_next_tokens(logits, options, ours), expected))
+          << "top_k " << top_k << " seed " << seed;
+    }
   }
 }
 
