@@ -1,7 +1,8 @@
 // Where a batch-1 decoding step's time goes (issue 5's bandwidth ratio), without HTTP: the
 // engine's whole step (forward, sampling, tool state, text), the model's forward over one
-// new token with a KV cache, the weight matrix-vector products alone (ours and ATen's), and
-// the copy bandwidth that bounds them. bench.py runs it on the checkpoint it served.
+// new token with a short and a long KV cache, the weight matrix-vector products alone
+// (ours and ATen's), and the copy bandwidth that bounds them. bench.py runs it on the
+// checkpoint it served.
 //   nanochat_bench_decode_step --base DIR [--model-tag TAG] [--tokens 128] [--rounds 6]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -100,7 +101,10 @@ void run(int argc, char** argv) {
 
   // Rounds of every measurement in turn, so that all of them see the same share of a memory
   // system that other tenants use too; medians over rounds.
-  std::vector<double> engine_steps, forwards, streamed, gemm, bandwidths;
+  // A cache filled to 90% of the context: attention then reads the cached keys and values
+  // too (not counted in the bound), as late in a long chat.
+  const int64_t long_context = config.sequence_len * 9 / 10;
+  std::vector<double> engine_steps, forwards, long_forwards, streamed, gemm, bandwidths;
   for (int round = 0; round < rounds; ++round) {
     nanochat::SamplingOptions sampling;
     sampling.temperature = 1.0;
@@ -122,6 +126,13 @@ void run(int argc, char** argv) {
       model.forward(token, &cache);
       forwards.push_back(seconds_now() - begin);
     }
+    nanochat::KVCache long_cache = model.make_kv_cache(1, long_context + tokens);
+    model.forward(at::zeros({1, long_context}, at::kLong), &long_cache);
+    for (int i = 0; i < tokens / 4; ++i) {
+      const double begin = seconds_now();
+      model.forward(token, &long_cache);
+      long_forwards.push_back(seconds_now() - begin);
+    }
     for (int i = 0; i < 4; ++i) {
       streamed.push_back(products(nanochat::ops::linear));
       gemm.push_back(products(aten_linear));
@@ -137,6 +148,7 @@ void run(int argc, char** argv) {
   };
   row("engine step (top-k 50 sampling)", engine_step);
   row("model forward, 1 new token", forward);
+  row(fmt::format("model forward after {} cached tokens", long_context), median(long_forwards));
   row("weight products only (ops::linear)", median(streamed));
   row("weight products only (at::linear)", median(gemm));
   row(fmt::format("bandwidth bound ({:.2f} GB/s copy)", bandwidth / 1e9), 1 / bound);

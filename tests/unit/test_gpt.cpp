@@ -463,6 +463,22 @@ TEST_F(GPTOpsTest, SdpaAttentionEqualsPlainSoftmax) {
   EXPECT_TRUE(AllClose(y.index({Slice(), Slice(), 0}), v.index({Slice(), Slice(), 0}), 1e-6, 1e-6));
 }
 
+TEST_F(GPTOpsTest, DecodeAttentionMatchesPlainSoftmax) {
+  // One query per row over keys and values that are views of a larger cache, as decoding
+  // reads them; without a gradient this takes the CPU decode kernel.
+  at::NoGradGuard no_grad;
+  at::Tensor storage = randn({2, 2, 2, 3, 400, 32}, 30);  // (layers, k/v, batch, kv heads, capacity, dim)
+  for (int64_t keys : {1, 7, 300}) {
+    for (int64_t heads : {3, 6}) {  // one query head per kv head, and two (grouped-query)
+      SCOPED_TRACE("keys " + std::to_string(keys) + ", heads " + std::to_string(heads));
+      at::Tensor k = storage[1][0].narrow(2, 0, keys), v = storage[1][1].narrow(2, 0, keys);
+      at::Tensor q = randn({2, 1, heads, 32}, 31).transpose(1, 2);  // (B, H, 1, D) as a view
+      EXPECT_TRUE(AllClose(nanochat::ops::causal_attention(q, k, v),
+                           nanochat::ops::causal_attention_reference(q, k, v), 1e-5, 1e-5));
+    }
+  }
+}
+
 TEST_F(GPTOpsTest, StreamingLinearMatchesATen) {
   // Decoding shapes take the streaming kernel (up to 16 rows, no gradient wanted); a row
   // length that is not a multiple of the kernel's lanes and an odd number of rows cover
