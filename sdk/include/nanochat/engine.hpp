@@ -4,6 +4,10 @@
 // (<|python_start|>expr<|python_end|> → forced <|output_start|>result<|output_end|>).
 // An Engine runs one generation at a time (it is not thread-safe); a server that serves
 // requests in parallel holds one Engine per worker, all sharing the same const model.
+// On the CPU, call it from one long-lived thread per engine (not from a pool's threads in
+// turn): each thread that runs parallel kernels gets its own OpenMP team, and once the teams
+// outnumber the cores libgomp sleeps between kernels, which made decoding 1.5-2× slower
+// (the serve stage's job_thread.hpp).
 #pragma once
 
 #include <cstdint>
