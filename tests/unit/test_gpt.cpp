@@ -335,10 +335,27 @@ TEST(GPTTest, KVCacheDecodingEqualsFullForward) {
   step(5, 6);    // one token: attends to everything
   step(6, 10);   // a chunk after a prefix: prefix + causal mask
   step(10, 11);
-  step(11, 12);
+  {
+    using at::indexing::Slice;
+    // The last position's logits alone, as sampling asks for them.
+    at::Tensor last = model.next_token_logits(idx.index({Slice(), Slice(11, 12)}), &cache);
+    EXPECT_TRUE(AllClose(last, full.select(1, 11), 1e-4, 1e-5));
+  }
   EXPECT_EQ(cache.pos(), 12);
   EXPECT_EQ(cache.capacity(), 2048);  // 5 + 1024, rounded up to a multiple of 1024
   EXPECT_EQ(cache.storage().sizes(), at::IntArrayRef({2, 2, 2, 1, 2048, 32}));
+}
+
+TEST(GPTTest, NextTokenLogitsAreTheLastPositionsOfAPrefill) {
+  GPT model(tiny_config());
+  init_nonzero(model, 16);
+  at::NoGradGuard no_grad;
+  at::Tensor idx = tokens(2, 9, 100, 17);
+  KVCache cache = model.make_kv_cache(2, 16);
+  at::Tensor last = model.next_token_logits(idx, &cache);
+  EXPECT_EQ(last.sizes(), at::IntArrayRef({2, 100}));
+  EXPECT_TRUE(AllClose(last, model.forward(idx).select(1, 8), 1e-4, 1e-5));
+  EXPECT_EQ(cache.pos(), 9);
 }
 
 TEST(GPTTest, KVCachePrefillBroadcastsOnePromptToABatch) {

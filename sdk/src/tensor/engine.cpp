@@ -78,7 +78,7 @@ void Engine::generate(const std::vector<TokenId>& prompt, int num_samples, const
   const int64_t steps = std::min<int64_t>(options.max_tokens, max_positions - prompt_length + 1);
 
   KVCache prompt_cache = model_->make_kv_cache(1, prompt_length);
-  at::Tensor logits = model_->forward(to_device_ids(prompt, 1, device), &prompt_cache).select(1, prompt_length - 1);
+  at::Tensor logits = model_->next_token_logits(to_device_ids(prompt, 1, device), &prompt_cache);
   KVCache cache = model_->make_kv_cache(num_samples, prompt_length + steps);
   cache.prefill(prompt_cache);
   logits = logits.narrow(-1, 0, static_cast<int64_t>(vocab)).expand({num_samples, -1});
@@ -103,8 +103,7 @@ void Engine::generate(const std::vector<TokenId>& prompt, int num_samples, const
       any_live = any_live || !rows[row].stopped();
     }
     if (!on_step(step) || !any_live || generated + 1 == steps) return;
-    logits = model_->forward(to_device_ids(step.tokens, num_samples, device), &cache)
-                 .select(1, 0)
+    logits = model_->next_token_logits(to_device_ids(step.tokens, num_samples, device), &cache)
                  .narrow(-1, 0, static_cast<int64_t>(vocab));
   }
 }

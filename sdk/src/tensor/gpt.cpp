@@ -237,6 +237,12 @@ at::Tensor GPT::forward(const at::Tensor& idx, KVCache* cache) {
                              kSoftcap);
 }
 
+at::Tensor GPT::next_token_logits(const at::Tensor& idx, KVCache* cache) {
+  check_tokens(idx, "token ids", device());
+  const at::Tensor last = hidden(idx, cache).select(1, idx.size(1) - 1);
+  return ops::softcap_logits(last, lm_head_.to(compute_dtype_), config_.vocab_size, kSoftcap);
+}
+
 KVCache GPT::make_kv_cache(int64_t batch_size, int64_t capacity) const {
   return KVCache(batch_size, config_.n_kv_head, config_.head_dim(), config_.n_layer, capacity);
 }
