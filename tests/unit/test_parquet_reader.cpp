@@ -85,6 +85,18 @@ std::vector<std::string> parquet_files_under(const fs::path& dir) {
   return files;
 }
 
+// "text" (what the data stage reads) and every column the file lists; "text" alone when the
+// footer is too broken to list them, so that attempt must fail the same way.
+std::vector<std::string> columns_to_try(const std::string& path) {
+  std::vector<std::string> columns = {"text"};
+  try {
+    const auto names = ParquetReader::list_columns(path);
+    columns.insert(columns.end(), names.begin(), names.end());
+  } catch (const nanochat::Error&) {
+  }
+  return columns;
+}
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -342,14 +354,7 @@ TEST(BadData, EveryFileAndColumnIsRefused) {
   const auto files = parquet_files_under(testing_dir() / "bad_data");
   EXPECT_EQ(files.size(), 8u);
   for (const std::string& path : files) {
-    std::vector<std::string> columns = {"text"};
-    try {
-      const auto names = ParquetReader::list_columns(path);
-      columns.insert(columns.end(), names.begin(), names.end());
-    } catch (const nanochat::Error&) {
-      // A footer too broken to list columns; the "text" attempt below must fail the same way.
-    }
-    for (const std::string& column : columns) {
+    for (const std::string& column : columns_to_try(path)) {
       const auto err = read_error(path, column);
       if (readable.count({path, column}) != 0) {
         EXPECT_FALSE(err.has_value()) << path << ":" << column << ": " << *err;
@@ -373,13 +378,7 @@ TEST(ParquetReader, EveryFileAndColumnReadsOrThrowsError) {
   REQUIRE_PARQUET_TESTING();
   std::size_t attempts = 0;
   for (const std::string& path : parquet_files_under(testing_dir())) {
-    std::vector<std::string> columns = {"text"};
-    try {
-      const auto names = ParquetReader::list_columns(path);
-      columns.insert(columns.end(), names.begin(), names.end());
-    } catch (const nanochat::Error&) {
-    }
-    for (const std::string& column : columns) {
+    for (const std::string& column : columns_to_try(path)) {
       try {
         read_error(path, column);
         ++attempts;

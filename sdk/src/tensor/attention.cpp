@@ -19,8 +19,6 @@
 namespace nanochat::ops {
 namespace {
 
-using fast::kLanes;
-
 struct DecodeShape {
   int64_t keys, dim;
   float scale;
@@ -32,16 +30,7 @@ NANOCHAT_SIMD_CLONES void decode_attention_row(const float* q, const float* k, c
                                                float* out, float* scores, DecodeShape shape) {
   float best = -std::numeric_limits<float>::infinity();
   for (int64_t t = 0; t < shape.keys; ++t) {
-    const float* key = k + t * stride;
-    float acc[kLanes] = {};
-    int64_t j = 0;
-    for (; j + kLanes <= shape.dim; j += kLanes) {
-      for (int l = 0; l < kLanes; ++l) acc[l] += q[j + l] * key[j + l];
-    }
-    float score = 0.0f;
-    for (; j < shape.dim; ++j) score += q[j] * key[j];
-    for (int l = 0; l < kLanes; ++l) score += acc[l];
-    scores[t] = score * shape.scale;
+    scores[t] = fast::dot(q, k + t * stride, shape.dim) * shape.scale;
     best = fast::max(best, scores[t]);
   }
   float total = 0.0f;

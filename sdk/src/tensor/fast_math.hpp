@@ -85,4 +85,18 @@ inline float tanh(float x) {
 // would serialize the loop, and reassociating it is what -ffast-math would allow.
 constexpr int kLanes = 16;
 
+// Σ a[j]·b[j] over kLanes accumulators, in fp32 whatever T is (float or bf16).
+template <class T>
+__attribute__((always_inline)) inline float dot(const T* a, const T* b, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += load(a[j + l]) * load(b[j + l]);
+  }
+  float total = 0.0f;
+  for (; j < n; ++j) total += load(a[j]) * load(b[j]);
+  for (int l = 0; l < kLanes; ++l) total += acc[l];
+  return total;
+}
+
 }  // namespace nanochat::fast

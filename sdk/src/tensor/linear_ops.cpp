@@ -23,7 +23,7 @@ constexpr int64_t kStreamRows = 16;
 // L1/L2 while each pair of x rows passes over them.
 constexpr int64_t kRowBlock = 8;
 // Independent accumulators per dot product (two AVX2 registers), so the adds pipeline.
-constexpr int kLanes = fast::kLanes;
+using fast::kLanes;
 
 // dot(w, a) and dot(w, b) in one pass over w.
 __attribute__((always_inline)) inline void dot2(const float* w, const float* a, const float* b, int64_t n,
@@ -49,18 +49,6 @@ __attribute__((always_inline)) inline void dot2(const float* w, const float* a, 
   *out_b = total_b;
 }
 
-__attribute__((always_inline)) inline float dot1(const float* w, const float* a, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += w[i + l] * a[i + l];
-  }
-  float total = 0.0f;
-  for (; i < n; ++i) total += w[i] * a[i];
-  for (int l = 0; l < kLanes; ++l) total += acc[l];
-  return total;
-}
-
 struct StreamShape {
   int64_t rows, in, out;
 };
@@ -78,7 +66,7 @@ NANOCHAT_SIMD_CLONES void stream_linear_f32(const float* w, const float* x, floa
       }
     }
     if (r < shape.rows) {
-      for (int64_t o = block; o < block_end; ++o) y[r * out + o] = dot1(w + o * in, x + r * in, in);
+      for (int64_t o = block; o < block_end; ++o) y[r * out + o] = fast::dot(w + o * in, x + r * in, in);
     }
   }
 }

@@ -18,7 +18,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
-using fast::kLanes;
 
 // F.rms_norm's default eps is the dtype's machine epsilon (2^-7 for bf16, 2^-23 for fp32).
 float dtype_eps(at::ScalarType dtype) {
@@ -33,35 +32,6 @@ bool fused_cpu(const at::Tensor& x) {
 // Rows per task: enough elements that a task outweighs the cost of scheduling it.
 int64_t grain(int64_t row_size) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(row_size, 1)); }
 
-template <class T>
-__attribute__((always_inline)) inline float sum_squares(const T* x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      float v = fast::load(x[j + l]);
-      acc[l] += v * v;
-    }
-  }
-  float total = 0.0f;
-  for (; j < n; ++j) total += fast::load(x[j]) * fast::load(x[j]);
-  for (int l = 0; l < kLanes; ++l) total += acc[l];
-  return total;
-}
-
-template <class T>
-__attribute__((always_inline)) inline float dot(const T* a, const T* b, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += fast::load(a[j + l]) * fast::load(b[j + l]);
-  }
-  float total = 0.0f;
-  for (; j < n; ++j) total += fast::load(a[j]) * fast::load(b[j]);
-  for (int l = 0; l < kLanes; ++l) total += acc[l];
-  return total;
-}
-
 // --- RMSNorm ------------------------------------------------------------------------
 // y = x·r with r = (mean(x²) + eps)^-½; backward gx = r·(gy − y·mean(gy·y)), which needs
 // only the output and r, so the input is not kept.
@@ -73,7 +43,7 @@ __attribute__((always_inline)) inline void rms_norm_forward_rows(const T* x, T* 
   for (int64_t row = begin; row < end; ++row) {
     const T* xr = x + row * dim;
     T* yr = y + row * dim;
-    float r = 1.0f / std::sqrt(sum_squares(xr, dim) / static_cast<float>(dim) + eps);
+    float r = 1.0f / std::sqrt(fast::dot(xr, xr, dim) / static_cast<float>(dim) + eps);
     rstd[row] = r;
     for (int64_t j = 0; j < dim; ++j) fast::store(&yr[j], fast::load(xr[j]) * r);
   }
@@ -89,7 +59,7 @@ __attribute__((always_inline)) inline void rms_norm_backward_rows(const T* gy, c
     const T* yr = y + row * dim;
     T* gxr = gx + row * dim;
     float r = rstd[row];
-    float mean_gy_y = dot(gyr, yr, dim) / static_cast<float>(dim);
+    float mean_gy_y = fast::dot(gyr, yr, dim) / static_cast<float>(dim);
     for (int64_t j = 0; j < dim; ++j) {
       fast::store(&gxr[j], r * (fast::load(gyr[j]) - fast::load(yr[j]) * mean_gy_y));
     }
@@ -186,7 +156,7 @@ __attribute__((always_inline)) inline void rotary_norm_forward_rows(
       scratch[i] = x1 * c[i] + x2 * s[i];
       scratch[i + half] = x2 * c[i] - x1 * s[i];
     }
-    float r = 1.0f / std::sqrt(sum_squares(scratch, dim) / static_cast<float>(dim) + eps);
+    float r = 1.0f / std::sqrt(fast::dot(scratch, scratch, dim) / static_cast<float>(dim) + eps);
     rstd[row] = r;
     for (int64_t j = 0; j < dim; ++j) fast::store(&yr[j], scratch[j] * r);
   }
@@ -205,7 +175,7 @@ __attribute__((always_inline)) inline void rotary_norm_backward_rows(
     const float* c = cos + t * half;
     const float* s = sin + t * half;
     float r = rstd[row];
-    float mean_gy_y = dot(gyr, yr, dim) / static_cast<float>(dim);
+    float mean_gy_y = fast::dot(gyr, yr, dim) / static_cast<float>(dim);
     for (int64_t j = 0; j < dim; ++j) {
       scratch[j] = r * (fast::load(gyr[j]) - fast::load(yr[j]) * mean_gy_y);
     }
