@@ -1,5 +1,5 @@
-// One pretraining run: its settings (from the stage's options) and the loop that trains,
-// evaluates, samples, logs and checkpoints.
+// One pretraining run: its settings (from the stage's options) and the run itself —
+// nanochat's base_train on token shards, through the SDK's shared training loop.
 #pragma once
 
 #include <cstdint>
@@ -9,31 +9,20 @@
 #include <nlohmann/json.hpp>
 
 #include "nanochat/schedule.hpp"
-#include "nanochat/training.hpp"
+#include "nanochat/train_settings.hpp"
 
 namespace nanochat::pretrain {
 
 struct Settings {
+  TrainSettings train;  // the options every training stage shares
   int64_t depth = 20;
   int64_t max_seq_len = 2048;
-  int64_t device_batch_size = 32;
   int64_t total_batch_size = 524288;
-  int64_t num_iterations = -1;
   double target_flops = -1;
   double target_param_data_ratio = 20;
-  int64_t eval_every = 250;
   int64_t eval_tokens = 20 * 524288;
   int64_t sample_every = 2000;
-  int64_t save_every = -1;
-  int64_t resume_from_step = -1;
-  std::string model_tag;  // "" = d<depth>
-  std::string device = "auto";
-  std::string dtype = "auto";
-  uint64_t seed = 42;
-  std::string tokenizer = "bpe";
-  std::filesystem::path data_dir;  // "" = $NANOCHAT_BASE_DIR/base_data
-  std::filesystem::path log_file;  // JSON lines, one per step ("" = none)
-  OptimizerChoice optimizers;
+  std::string data_dir;  // "" = $NANOCHAT_BASE_DIR/base_data
   LrSchedule schedule;
   nlohmann::json user_config;  // every option as given, for the checkpoint meta
 };

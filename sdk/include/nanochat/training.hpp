@@ -49,9 +49,24 @@ struct OptimizerSet {
 // (d/768)^-½; Muon-like plugin for every block matrix (matrix_lr).
 OptimizerSet make_optimizers(GPT& model, const OptimizerChoice& choice, std::shared_ptr<Distributed> dist);
 
+// <tokenizer dir>/token_bytes as an int64 tensor: each token's length in bytes, 0 for specials.
+at::Tensor load_token_bytes_tensor(const std::filesystem::path& tokenizer_dir);
+
 // Bits per byte over the batches (SPEC §9): nats summed over targets whose token has
 // bytes (specials and -1 targets excluded) ÷ (ln 2 · bytes), summed across ranks.
 double evaluate_bpb(GPT& model, EvalBatches& batches, const at::Tensor& token_bytes, Distributed& dist);
+
+// Summed losses of an evaluation pass over this rank's batches, across all ranks.
+struct TokenLossTotals {
+  double nats_with_bytes = 0;  // over targets whose token has bytes
+  double bytes = 0;
+  double nats = 0;             // over every target that is not -1
+  double targets = 0;
+  double bpb() const;          // nats_with_bytes / (ln 2 · bytes)
+  double mean_loss() const;    // nats / targets
+};
+TokenLossTotals evaluate_token_losses(GPT& model, const std::vector<Batch>& batches, const at::Tensor& token_bytes,
+                                      Distributed& dist);
 
 // Greedy continuation of `prompt` by `max_tokens` tokens (BOS is prepended).
 std::string sample_greedy(GPT& model, const Tokenizer& tokenizer, const std::string& prompt, int max_tokens);

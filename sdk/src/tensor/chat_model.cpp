@@ -10,6 +10,7 @@
 #include "nanochat/error.hpp"
 #include "nanochat/gpt.hpp"
 #include "nanochat/plugin_registry.hpp"
+#include "nanochat/token_shard.hpp"
 
 namespace fs = std::filesystem;
 
@@ -98,6 +99,13 @@ ChatModel load_chat_model(const fs::path& base, const ChatModelOptions& options)
   if (static_cast<int64_t>(loaded.tokenizer->vocab_size()) != config.vocab_size) {
     throw Error(fmt::format("the tokenizer in {} has {} tokens but the model in {} was trained with {}",
                             tokenizer_dir.string(), loaded.tokenizer->vocab_size(), dir.string(), config.vocab_size));
+  }
+
+  if (loaded.meta.contains("tokenizer_fingerprint") &&
+      loaded.meta.at("tokenizer_fingerprint").get<uint64_t>() != tokenizer_fingerprint(*loaded.tokenizer)) {
+    throw Error(fmt::format("the model in {} was trained with another tokenizer than the one in {} (fingerprints differ): "
+                            "use the base dir it was trained in",
+                            dir.string(), tokenizer_dir.string()));
   }
 
   const c10::Device device = resolve_device(options.device);

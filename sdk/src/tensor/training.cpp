@@ -9,6 +9,7 @@
 #include "nanochat/error.hpp"
 #include "nanochat/plugin_registry.hpp"
 #include "nanochat/tensor_io.hpp"
+#include "nanochat/token_shard.hpp"
 
 namespace nanochat {
 namespace {
@@ -79,26 +80,61 @@ OptimizerSet make_optimizers(GPT& model, const OptimizerChoice& choice, std::sha
   return set;
 }
 
+namespace {
+
+// Adds one batch's summed losses to totals = [nats over targets with bytes, their bytes,
+// nats over every counted target, counted targets].
+void add_token_losses(GPT& model, const Batch& batch, const at::Tensor& byte_table, at::Tensor& totals) {
+  at::Tensor loss = model.forward(batch.inputs, batch.targets, LossReduction::None).to(at::kDouble);  // (B, T)
+  const at::Tensor& targets = batch.targets;
+  at::Tensor valid = targets >= 0;
+  at::Tensor bytes = at::where(valid, byte_table.index_select(0, targets.clamp_min(0).flatten()).view_as(targets),
+                               at::zeros_like(targets));
+  totals[0] += (loss * (bytes > 0)).sum();
+  totals[1] += bytes.sum().to(at::kDouble);
+  totals[2] += (loss * valid).sum();
+  totals[3] += valid.sum().to(at::kDouble);
+}
+
+TokenLossTotals reduce_totals(at::Tensor totals, Distributed& dist) {
+  dist.all_reduce_sum(totals);
+  totals = totals.cpu();
+  return TokenLossTotals{totals[0].item<double>(), totals[1].item<double>(), totals[2].item<double>(),
+                         totals[3].item<double>()};
+}
+
+}  // namespace
+
+at::Tensor load_token_bytes_tensor(const std::filesystem::path& tokenizer_dir) {
+  const auto lengths = load_token_bytes(tokenizer_dir);
+  return at::tensor(std::vector<int64_t>(lengths.begin(), lengths.end()), at::kLong);
+}
+
+double TokenLossTotals::bpb() const {
+  if (bytes == 0) throw Error("bits per byte: the evaluation batches hold no bytes");
+  return nats_with_bytes / (std::log(2.0) * bytes);
+}
+
+double TokenLossTotals::mean_loss() const {
+  if (targets == 0) throw Error("loss: the evaluation batches hold no targets");
+  return nats / targets;
+}
+
 double evaluate_bpb(GPT& model, EvalBatches& batches, const at::Tensor& token_bytes, Distributed& dist) {
   torch::NoGradGuard no_grad;
-  at::Tensor nats = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(model.device()));
-  at::Tensor bytes = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(model.device()));
-  at::Tensor byte_table = token_bytes.to(model.device());
-  while (auto batch = batches.next()) {
-    at::Tensor loss = model.forward(batch->inputs, batch->targets, LossReduction::None);  // (B, T)
-    at::Tensor targets = batch->targets;
-    at::Tensor valid = targets >= 0;
-    at::Tensor counted_bytes = at::where(valid, byte_table.index_select(0, targets.clamp_min(0).flatten()).view_as(targets),
-                                         at::zeros_like(targets));
-    at::Tensor counted = counted_bytes > 0;
-    nats += (loss.to(at::kDouble) * counted).sum();
-    bytes += counted_bytes.to(at::kLong).sum();
-  }
-  at::Tensor totals = at::stack({nats, bytes.to(at::kDouble)});
-  dist.all_reduce_sum(totals);
-  double total_bytes = totals[1].item<double>();
-  if (total_bytes == 0) throw Error("bits per byte: the evaluation batches hold no bytes");
-  return totals[0].item<double>() / (std::log(2.0) * total_bytes);
+  at::Tensor totals = at::zeros({4}, at::TensorOptions().dtype(at::kDouble).device(model.device()));
+  const at::Tensor byte_table = token_bytes.to(model.device());
+  while (auto batch = batches.next()) add_token_losses(model, *batch, byte_table, totals);
+  return reduce_totals(totals, dist).bpb();
+}
+
+TokenLossTotals evaluate_token_losses(GPT& model, const std::vector<Batch>& batches, const at::Tensor& token_bytes,
+                                      Distributed& dist) {
+  torch::NoGradGuard no_grad;
+  at::Tensor totals = at::zeros({4}, at::TensorOptions().dtype(at::kDouble).device(model.device()));
+  const at::Tensor byte_table = token_bytes.to(model.device());
+  for (const Batch& batch : batches) add_token_losses(model, batch, byte_table, totals);
+  return reduce_totals(totals, dist);
 }
 
 std::string sample_greedy(GPT& model, const Tokenizer& tokenizer, const std::string& prompt, int max_tokens) {
