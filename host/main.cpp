@@ -28,12 +28,14 @@ const char* kUsage =
     "  plugins info NAME                   one plugin's descriptor (and a stage's options)\n"
     "  plugins install PATH                install a .so, a folder or a .tar.gz package\n"
     "  plugins remove NAME                 remove a plugin from the user plugin folder\n"
+    "  tasks list | show TASK [-n N]       task plugins (training and eval data), their examples\n"
     "  launch --nproc N -- COMMAND ...     run N local ranks of `nanochat COMMAND` (data parallel)\n"
     "  serve [options], chat [-p PROMPT]   the web chat / terminal chat (= run serve, run chat)\n"
     "  version                             versions, LibTorch, CUDA/NCCL/Gloo, GPUs\n"
     "\n"
     "Environment: NANOCHAT_BASE_DIR (artifacts, default ~/.cache/nanochat),\n"
-    "NANOCHAT_PLUGIN_PATH (':'-separated plugin folders), NANOCHAT_LOG (debug|info|warn|error).\n";
+    "NANOCHAT_PLUGIN_PATH (':'-separated plugin folders), NANOCHAT_LOG (debug|info|warn|error),\n"
+    "NANOCHAT_DATA_DIR (task data, default ../shared/data).\n";
 
 // Splits argv at the first word that is not an option: global options before, command after.
 int dispatch(int argc, char** argv) {
@@ -78,7 +80,8 @@ int dispatch(int argc, char** argv) {
   static const std::map<std::string, int (*)(const host::Args&)> commands = {
       {"version", host::version_command}, {"plugins", host::plugins_command},
       {"run", host::run_command},         {"chain", host::chain_command},
-      {"speedrun", host::speedrun_command}, {"launch", host::launch_command}};
+      {"speedrun", host::speedrun_command}, {"launch", host::launch_command},
+      {"tasks", host::tasks_command}};
   // Stages people run by name: `nanochat serve ...` is `nanochat run serve ...`.
   static const std::set<std::string> stage_aliases = {"serve", "chat"};
   if (stage_aliases.count(command)) {

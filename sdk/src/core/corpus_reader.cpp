@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "gz_file.hpp"
 #include "nanochat/corpus.hpp"
 #include "nanochat/error.hpp"
 #include "nanochat/log.hpp"
@@ -37,45 +38,6 @@ std::optional<FileKind> kind_of(const fs::path& path) {
   if (ends_with(name, ".jsonl") || ends_with(name, ".jsonl.gz")) return FileKind::jsonl;
   return std::nullopt;
 }
-
-// A file read in blocks through zlib, whether or not it is compressed.
-class GzFile {
- public:
-  explicit GzFile(const fs::path& path) : path_(path) {
-    file_ = gzopen(path.c_str(), "rb");
-    if (file_ == nullptr) {
-      throw Error(fmt::format("{}: cannot open: {}", path.string(), errno ? std::strerror(errno) : "out of memory"));
-    }
-    gzbuffer(file_, 1 << 17);
-  }
-  ~GzFile() { gzclose(file_); }
-  GzFile(const GzFile&) = delete;
-  GzFile& operator=(const GzFile&) = delete;
-
-  // Appends up to `max` bytes to `out`; returns false at the end of the file.
-  bool read(std::string& out, size_t max) {
-    const size_t old = out.size();
-    out.resize(old + max);
-    const int n = gzread(file_, out.data() + old, static_cast<unsigned>(max));
-    if (n < 0) {
-      int code = 0;
-      const char* message = gzerror(file_, &code);
-      out.resize(old);
-      throw Error(fmt::format("{}: cannot read: {}", path_.string(), code == Z_ERRNO ? std::strerror(errno) : message));
-    }
-    out.resize(old + static_cast<size_t>(n));
-    if (n == 0) {
-      int code = 0;
-      gzerror(file_, &code);
-      if (code == Z_BUF_ERROR) throw Error(fmt::format("{}: cannot read: the gzip data is truncated", path_.string()));
-    }
-    return n > 0;
-  }
-
- private:
-  fs::path path_;
-  gzFile file_ = nullptr;
-};
 
 }  // namespace
 
