@@ -78,7 +78,10 @@ class SftStage : public Stage {
       const TokenLossTotals totals = evaluate_token_losses(model, val_batches, token_bytes, *p.dist);
       return std::vector<std::pair<std::string, double>>{{"val_loss", totals.mean_loss()}, {"val_bpb", totals.bpb()}};
     };
-    if (p.dist->is_main()) log::info("sft: {} conversations, {} val conversations", train.rows(), val.rows());
+    if (p.dist->is_main()) {
+      log::info("sft: {} conversations ({} left out: nothing to train on within {} tokens), {} val conversations",
+                train.rows(), train.dropped(), row_tokens, val.rows());
+    }
     TrainLoop loop(train_, std::move(spec), p, model, optimizers, train);
     loop.resume_if_asked();
     loop.run();

@@ -51,11 +51,13 @@ class ChatTrainingTest : public ::testing::Test {
     ASSERT_EQ(base_error, "");
   }
 
-  // A midtrain or sft run from the tiny base (or mid) model, T 64; `out_tag` names the
-  // copy of the input folder the run writes to, so tests do not share outputs.
+  // A midtrain or sft run from the tiny base model (tag "t"), logging to <log>.jsonl.
   static std::vector<std::string> chat_run(const std::string& stage, const std::string& log, int steps,
                                            const std::string& batch, const std::string& eval_every = "-1") {
-    std::vector<std::string> args = {"run", stage, "--model-tag", "t", "--max-seq-len", "64", "--device-batch-size", batch,
+    // SFT rows hold whole conversations: 64 tokens of the tiny 512-token vocabulary would
+    // cut most of them before the assistant speaks.
+    std::vector<std::string> args = {"run", stage, "--model-tag", "t", "--max-seq-len", stage == "sft" ? "192" : "64",
+                                     "--device-batch-size", batch,
                                      "--num-iterations", std::to_string(steps), "--eval-every", eval_every,
                                      "--device", "cpu", "--dtype", "fp32", "--task-data-dir", kTaskData,
                                      "--log-file", log_path(log).string()};

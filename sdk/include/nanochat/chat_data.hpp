@@ -3,7 +3,8 @@
 //   - PackedRows: every conversation's tokens in one stream, cut into rows of T+1 tokens
 //     (row j is tokens [j·T, j·T + T + 1)), every token a target — midtraining;
 //   - PaddedRows: one conversation per row, padded with <|assistant_end|> to the longest
-//     row of the micro-batch, targets -1 where the render mask is 0 and on padding — SFT.
+//     row of the micro-batch, targets -1 where the render mask is 0 and on padding — SFT
+//     (a conversation cut so short that it trains on nothing is left out).
 // Both hand out rows as the pretraining loader does: the rows (or conversations) of a step
 // are the same whatever the split into ranks, device batch and accumulation, so 2 ranks
 // train like 1 process, and the position is one number, so a resume is exact.
@@ -59,6 +60,8 @@ class PaddedRows : public TrainData {
   PaddedRows(std::vector<RenderedConversation> rows, TokenId pad, int rank, int world_size, c10::Device device);
 
   uint64_t rows() const { return rows_.size(); }
+  // Conversations left out because no token they train on fits in the row.
+  uint64_t dropped() const { return dropped_; }
   Batch next(int64_t rows) override;
   nlohmann::json state() const override;
   void restore(const nlohmann::json& state) override;
@@ -67,6 +70,7 @@ class PaddedRows : public TrainData {
 
  private:
   std::vector<RenderedConversation> rows_;
+  uint64_t dropped_ = 0;
   TokenId pad_;
   RowCursor cursor_;
   c10::Device device_;

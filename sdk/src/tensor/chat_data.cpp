@@ -64,8 +64,16 @@ nlohmann::json PackedRows::state() const { return {{"kind", "packed"}, {"rows", 
 void PackedRows::restore(const nlohmann::json& state) { cursor_.taken = taken_from(state, "packed", rows_); }
 
 PaddedRows::PaddedRows(std::vector<RenderedConversation> rows, TokenId pad, int rank, int world_size, c10::Device device)
-    : rows_(std::move(rows)), pad_(pad), cursor_{rank, world_size, 0}, device_(device) {
-  if (rows_.empty()) throw Error("no conversations to train on: the mixture is empty");
+    : pad_(pad), cursor_{rank, world_size, 0}, device_(device) {
+  for (auto& row : rows) {
+    // Only targets 1.. train (the first token is never a target).
+    if (std::find(row.mask.begin() + (row.mask.empty() ? 0 : 1), row.mask.end(), 1) != row.mask.end()) {
+      rows_.push_back(std::move(row));
+    } else {
+      ++dropped_;
+    }
+  }
+  if (rows_.empty()) throw Error("no conversations to train on: the mixture is empty or no row keeps a trained token");
 }
 
 Batch PaddedRows::batch(uint64_t first, int64_t count) const {
