@@ -1,6 +1,6 @@
 // `nanochat tasks list|show`: the installed task plugins with their splits and sizes, and
-// examples of one task as conversations and, when a tokenizer has been trained, as the
-// tokens training sees with the loss mask visible.
+// examples of a task (or of a task mixture, in its shuffled order) as conversations and, when
+// a tokenizer has been trained, as the tokens training sees with the loss mask visible.
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -25,9 +25,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: nanochat tasks list [--task-data-dir DIR]\n"
-    "       nanochat tasks show TASK [--split S] [-n N] [--offset K] [--task-data-dir DIR] [--tokenizer PLUGIN]\n"
-    "                               [--max-tokens N] [--ids]\n"
-    "TASK is one task-list entry: name[=argument][:split][[start:stop]], e.g. gsm8k:test, chat-jsonl=my.jsonl";
+    "       nanochat tasks show TASKS [--split S] [-n N] [--offset K] [--seed N] [--task-data-dir DIR]\n"
+    "                                 [--tokenizer PLUGIN] [--max-tokens N] [--ids]\n"
+    "TASKS is a task list, comma-separated name[=argument][:split][[start:stop]][*repeat], e.g. gsm8k:test,\n"
+    "chat-jsonl=my.jsonl, or gsm8k,identity:all*2 (several are shown in their shuffled mixture order).";
 
 po::variables_map parse(const po::options_description& options, const Args& args,
                         const po::positional_options_description* positional = nullptr) {
@@ -154,12 +155,23 @@ std::shared_ptr<Tokenizer> load_tokenizer(const std::string& plugin, const fs::p
   return tokenizer;
 }
 
+void show_example(const TaskExample& example, const Tokenizer* tokenizer, const po::variables_map& values) {
+  print_conversation(example);
+  if (tokenizer) {
+    print_tokens(render_conversation(example.conversation, *tokenizer, values["max-tokens"].as<size_t>()), *tokenizer,
+                 values["ids"].as<bool>());
+  }
+}
+
+// One task: its examples in order. Several (or one *repeated): the TaskMixture a stage would
+// train on, each example labelled with the part and index it comes from.
 int show_task(const Args& args) {
   po::options_description options("tasks show");
-  options.add_options()("task", po::value<std::string>(), "the task")(
-      "split", po::value<std::string>()->default_value(""), "the split (default: the task's first)")(
+  options.add_options()("task", po::value<std::string>(), "a task, or a task list (shown as its mixture)")(
+      "split", po::value<std::string>()->default_value(""), "the split where the task names none (default: its first)")(
       "n,n", po::value<size_t>()->default_value(3), "how many examples")(
       "offset", po::value<size_t>()->default_value(0), "the first example")(
+      "seed", po::value<uint64_t>()->default_value(42), "the mixture's shuffle seed (nanochat: 42)")(
       "task-data-dir", po::value<std::string>(), "the shared data folder")(
       "tokenizer", po::value<std::string>()->default_value("bpe"), "the tokenizer plugin")(
       "max-tokens", po::value<size_t>()->default_value(2048), "render at most this many tokens (nanochat: 2048)")(
@@ -169,26 +181,28 @@ int show_task(const Args& args) {
   const auto values = parse(options, args, &positional);
   if (!values.count("task")) throw UsageError("tasks show needs a task, e.g. `nanochat tasks show gsm8k:test`");
 
-  std::vector<TaskSpec> specs = parse_task_list(values["task"].as<std::string>());
-  if (specs.size() != 1 || specs[0].repeat != 1) throw UsageError("tasks show takes one task, without *repeat");
+  const std::vector<TaskSpec> specs = parse_task_list(values["task"].as<std::string>());
   const std::string split = values["split"].as<std::string>();
-  if (!split.empty() && !specs[0].split.empty() && split != specs[0].split) {
+  const bool one_task = specs.size() == 1 && specs[0].repeat == 1;
+  if (one_task && !split.empty() && !specs[0].split.empty() && split != specs[0].split) {
     throw UsageError(fmt::format("two splits given: '{}' and --split {}", specs[0].split, split));
   }
-  const TaskRef ref = open_tasks(specs, data_dir_option(values), split).front();
+  const std::vector<TaskRef> parts = open_tasks(specs, data_dir_option(values), split);
+  const TaskMixture mixture(parts, values["seed"].as<uint64_t>());
+  const size_t size = one_task ? parts[0].size() : mixture.size();
+  const std::string label = one_task ? parts[0].label() : "the mixture";
   const size_t offset = values["offset"].as<size_t>(), n = values["n"].as<size_t>();
-  if (offset >= ref.size()) {
-    throw UsageError(fmt::format("--offset {} is past the end of {} ({} examples)", offset, ref.label(), ref.size()));
-  }
+  if (offset >= size) throw UsageError(fmt::format("--offset {} is past the end of {} ({} examples)", offset, label, size));
+
   const auto tokenizer = load_tokenizer(values["tokenizer"].as<std::string>(), artifact_dir(Artifact::tokenizer, base_dir()));
-  const size_t end = std::min(ref.size(), offset + n);
-  for (size_t i = offset; i < end; ++i) {
-    std::cout << fmt::format("=== {} #{} (of {}) ===\n", ref.label(), i, ref.size());
-    const TaskExample example = ref.get(i);
-    print_conversation(example);
-    if (tokenizer) {
-      print_tokens(render_conversation(example.conversation, *tokenizer, values["max-tokens"].as<size_t>()), *tokenizer,
-                   values["ids"].as<bool>());
+  for (size_t i = offset; i < std::min(size, offset + n); ++i) {
+    if (one_task) {
+      std::cout << fmt::format("=== {} #{} (of {}) ===\n", label, i, size);
+      show_example(parts[0].get(i), tokenizer.get(), values);
+    } else {
+      const TaskLocation where = mixture.locate(i);
+      std::cout << fmt::format("=== mixture #{} (of {}): {} #{} ===\n", i, size, parts[where.part].label(), where.index);
+      show_example(mixture.get(i), tokenizer.get(), values);
     }
   }
   return 0;

@@ -77,6 +77,20 @@ TEST_F(TasksCommand, ShowsConversationsAndTheLossMask) {
   EXPECT_NE(r.out.find(", 2 trained on;"), std::string::npos) << r.out;
 }
 
+TEST_F(TasksCommand, ShowsAMixtureInItsShuffledOrder) {
+  NANOCHAT_REQUIRE_SHARED_DATA(data);
+  env.emplace_back("NANOCHAT_DATA_DIR", data.string());
+  const HostResult r = nanochat({"tasks", "show", "gsm8k:test[:3],identity:test*2", "-n", "200"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 3 + 2 x 50 examples, each once, labelled with its part.
+  EXPECT_NE(r.out.find("=== mixture #0 (of 103): "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("=== mixture #102 (of 103): "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("=== mixture #103 "), std::string::npos) << r.out;
+  for (const char* label : {"gsm8k:test[:3] #0 ===", "gsm8k:test[:3] #2 ===", "identity:test #49 ==="}) {
+    EXPECT_NE(r.out.find(label), std::string::npos) << label;
+  }
+}
+
 TEST_F(TasksCommand, BadRequestsAreOneLineUsageErrors) {
   NANOCHAT_REQUIRE_SHARED_DATA(data);
   env.emplace_back("NANOCHAT_DATA_DIR", data.string());
@@ -84,7 +98,7 @@ TEST_F(TasksCommand, BadRequestsAreOneLineUsageErrors) {
       {{"tasks", "show", "smoltalk"}, "no task plugin named 'smoltalk' is installed (installed: alpaca, arc-challenge"},
       {{"tasks", "show", "mmlu", "--split", "train"}, "task mmlu has no split 'train' (splits: dev, test)"},
       {{"tasks", "show", "gsm8k:test", "--offset", "1319"}, "--offset 1319 is past the end of gsm8k:test"},
-      {{"tasks", "show", "gsm8k*2"}, "without *repeat"},
+      {{"tasks", "show", "gsm8k,gsm8k:test[:5000]"}, "asks for examples up to 5000, but gsm8k:test has 1319"},
       {{"tasks", "frobnicate"}, "unknown tasks subcommand"},
   };
   for (const auto& [args, message] : cases) {

@@ -27,7 +27,9 @@ enum class EvalType { categorical, generative };
 const char* eval_type_name(EvalType type);  // "categorical" / "generative"
 
 struct TaskExample {
-  Conversation conversation;         // the last message is the assistant's answer (see each task's notes)
+  // The last message is the assistant's answer; only conversations read as nanochat's
+  // CustomJSON (identity, chat-jsonl) may end on a user turn, as nanochat keeps them.
+  Conversation conversation;
   std::vector<std::string> letters;  // categorical tasks: the answer letters ("A", "B", ...); empty otherwise
 };
 

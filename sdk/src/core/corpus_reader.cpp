@@ -1,12 +1,8 @@
 // Streaming documents out of .txt / .jsonl files, gzip-compressed or not (see
-// nanochat/corpus.hpp). zlib's gzread reads plain files too, so one reader serves both;
-// JSONL lines are parsed with simdjson, which is >10x faster than a DOM parser here and
+// nanochat/corpus.hpp). GzFile (zlib's gzread) reads plain files too, so one reader serves
+// both; JSONL lines are parsed with simdjson, which is >10x faster than a DOM parser here and
 // validates UTF-8 on the way.
-#include <zlib.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
