@@ -16,8 +16,8 @@ karpathy/nanochat's classic nanochat/gpt.py, nanochat/muon.py and the base_train
   engine.py's KVCache, the new keys join the cache and SDPA takes nanochat's three cases
   (causal, one query over all, a chunk over the prefix). MLP: relu(c_fc(x)).square() ->
   c_proj. Init: Linear N(0, fan_in^-½·min(1, √(fan_out/fan_in))), embedding N(0,1),
-  lm_head and every c_proj zero. wte stays fp32 on CPU (nanochat casts it to bf16 on CUDA
-  only).
+  lm_head and every c_proj zero. wte stays fp32 on CPU; on CUDA (--device cuda) it is cast
+  to bf16 as nanochat does there.
 - Muon over transformer.h (lr 0.02, momentum 0.95, nesterov, 5 quintic Newton-Schulz steps
   in bf16 with (3.4445, -4.7750, 2.0315), update scaled by √max(1, rows/cols)); grouped by
   numel as nanochat's Muon does. nanochat decorates zeropower_via_newtonschulz5 with
@@ -32,8 +32,9 @@ karpathy/nanochat's classic nanochat/gpt.py, nanochat/muon.py and the base_train
 - Loop as base_train: grad_accum micro-batches of loss/grad_accum with backward, lr
   multiplier (constant then linear warm-down over the last 20%), Muon momentum ramp
   0.85->0.95 over 300 steps, both optimizers step, zero_grad(set_to_none=True), dt around
-  all of it, loss.item() after. On CPU nanochat runs fp32 with no autocast; --dtype bf16
-  wraps the forward in torch.autocast("cpu", bfloat16), as nanochat does on CUDA. Classic
+  all of it (on CUDA each timing point waits for the GPU), loss.item() after. On CPU
+  nanochat runs fp32 with no autocast; --dtype bf16 wraps the forward in
+  torch.autocast(device, bfloat16), as nanochat does on CUDA. Classic
   grad_clip=1.0 is off here by default (--grad-clip) because our pretrain stage does not
   clip either; the clip is one foreach norm, small either way.
 
@@ -158,6 +159,8 @@ class GPT(nn.Module):
         for block in self.transformer.h:
             torch.nn.init.zeros_(block.mlp.c_proj.weight)
             torch.nn.init.zeros_(block.attn.c_proj.weight)
+        if self.transformer.wte.weight.device.type == "cuda":  # as nanochat: saves memory, the optimizer copes
+            self.transformer.wte.to(dtype=torch.bfloat16)
 
     @staticmethod
     def _init_weights(module):
@@ -350,22 +353,30 @@ def get_muon_momentum(it):
     return (1 - frac) * 0.85 + frac * 0.95
 
 
+def synchronizer(device):
+    """Waits for the device's queued work (CUDA runs asynchronously), for timing."""
+    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
 def train(args):
     global _newton_schulz, NS_DTYPE
-    if args.ns_dtype == "fp32" or (args.ns_dtype == "auto" and not native_bf16()):
+    device = torch.device(args.device)
+    if args.ns_dtype == "fp32" or (args.ns_dtype == "auto" and device.type == "cpu" and not native_bf16()):
         NS_DTYPE = torch.float32
     torch.manual_seed(args.seed)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    model = GPT(args.depth, args.vocab_size, args.max_seq_len)
+    with torch.device(device):  # parameters and rotary tables made there, as base_train's to_empty(device)
+        model = GPT(args.depth, args.vocab_size, args.max_seq_len)
     model.init_weights()
+    sync = synchronizer(device)
     optimizers = model.setup_optimizers()
     orig_model = model
     if args.compile in ("model", "all"):
         model = torch.compile(model, dynamic=False)
     if args.compile == "all":
         _newton_schulz = torch.compile(zeropower_via_newtonschulz5)
-    autocast_ctx = (torch.amp.autocast(device_type="cpu", dtype=torch.bfloat16) if args.dtype == "bf16"
+    autocast_ctx = (torch.amp.autocast(device_type=device.type, dtype=torch.bfloat16) if args.dtype == "bf16"
                     else nullcontext())
     B, T = args.device_batch_size, args.max_seq_len
     total = args.total_batch_size or B * T
@@ -373,7 +384,7 @@ def train(args):
     grad_accum = total // (B * T)
     gen = torch.Generator().manual_seed(args.seed)
     # a few pre-made (B, T+1) rows of random ids, cycled: loading costs nothing on this side
-    rows = [torch.randint(0, args.vocab_size, (B, T + 1), generator=gen) for _ in range(4)]
+    rows = [torch.randint(0, args.vocab_size, (B, T + 1), generator=gen).to(device) for _ in range(4)]
     batches = [(r[:, :-1].contiguous(), r[:, 1:].contiguous()) for r in rows]
     counter = [0]
 
@@ -386,21 +397,24 @@ def train(args):
                 params=orig_model.num_params(), flops_per_token=fpt, B=B, T=T, total=total,
                 grad_accum=grad_accum, dtype=args.dtype, ns_dtype=str(NS_DTYPE).replace("torch.", ""),
                 native_bf16=native_bf16(), compile=args.compile, threads=torch.get_num_threads(),
-                torch=torch.__version__)
+                torch=torch.__version__, device=device_name(device))
     print(json.dumps(info), flush=True)
     x, y = next_batch()
     dts, phases = [], []
     num_iterations = args.num_iterations
     for step in range(num_iterations):
+        sync()
         t0 = time.perf_counter()
         for _ in range(grad_accum):
             with autocast_ctx:
                 loss = model(x, y)
             train_loss = loss.detach()
             loss = loss / grad_accum
+            sync()
             t_fwd = time.perf_counter()
             loss.backward()
             x, y = next_batch()
+        sync()
         t_bwd = time.perf_counter()
         if args.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(orig_model.parameters(), args.grad_clip)
@@ -412,10 +426,13 @@ def train(args):
             group["momentum"] = get_muon_momentum(step)
         t_opt0 = time.perf_counter()
         optimizers[0].step()
+        sync()
         t_adam = time.perf_counter()
         optimizers[1].step()
+        sync()
         t_muon = time.perf_counter()
         model.zero_grad(set_to_none=True)
+        sync()
         t1 = time.perf_counter()
         lossf = train_loss.item()
         dt = t1 - t0
@@ -434,22 +451,32 @@ def train(args):
     print(json.dumps(summary), flush=True)
 
 
+def device_name(device):
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def peak(args):
     """Best-of-N square matmul FLOP/s in fp32 and bf16. Without native bf16 a 2048² bf16 matmul
-    takes about a minute here, so bf16 then uses --small (its FLOP/s hardly depends on size)."""
+    takes about a minute here, so bf16 then uses --small (its FLOP/s hardly depends on size).
+    On CUDA bf16 is native; use --n 8192 there, 2048² is too small to fill a large GPU."""
+    device = torch.device(args.device)
+    native = device.type == "cuda" or native_bf16()
+    sync = synchronizer(device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    out = dict(kind="peak", threads=torch.get_num_threads(), torch=torch.__version__, native_bf16=native_bf16(),
-               cpu_capability=torch.backends.cpu.get_cpu_capability())
+    out = dict(kind="peak", threads=torch.get_num_threads(), torch=torch.__version__, native_bf16=native,
+               cpu_capability=torch.backends.cpu.get_cpu_capability(), device=device_name(device))
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        n = args.n if (dtype == torch.float32 or native_bf16()) else args.small
+        n = args.n if (dtype == torch.float32 or native) else args.small
         repeats = args.repeats if n == args.n else 2
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
         c = a @ b
         best = 0.0
         for _ in range(repeats):
+            sync()
             t0 = time.perf_counter()
             c = a @ b
+            sync()
             dt = time.perf_counter() - t0
             best = max(best, 2.0 * n ** 3 / dt)
         out[name] = best
@@ -477,11 +504,13 @@ def main():
                     help="Newton-Schulz dtype: bf16 as nanochat; auto: bf16 only on native-bf16 CPUs")
     tp.add_argument("--threads", type=int, default=0)
     tp.add_argument("--seed", type=int, default=42)
+    tp.add_argument("--device", default="cpu", help="cpu or cuda (there wte is bf16, as nanochat makes it)")
     pp = sub.add_parser("peak")
     pp.add_argument("--n", type=int, default=2048)
     pp.add_argument("--repeats", type=int, default=8)
     pp.add_argument("--small", type=int, default=384, help="bf16 size where bf16 is not native")
     pp.add_argument("--threads", type=int, default=0)
+    pp.add_argument("--device", default="cpu")
     args = ap.parse_args()
     if args.cmd == "peak":
         peak(args)
