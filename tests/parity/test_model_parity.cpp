@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -32,14 +33,18 @@ struct Case {
 // gtest prints a parameter with this (else as raw bytes in every test name).
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
+// Our side runs on $NANOCHAT_PARITY_DEVICE (bench/gpu/run.sh sets cuda), else the CPU;
+// nanochat's side always runs on the CPU in fp32.
 std::vector<std::string> dump_args(const Case& c, const fs::path& out) {
+  const char* device = std::getenv("NANOCHAT_PARITY_DEVICE");
   return {NANOCHAT_PARITY_DUMP,  "--out",     out.string(),
           "--depth",             std::to_string(c.depth),
           "--vocab",             std::to_string(c.vocab),
           "--seq-len",           std::to_string(c.seq_len),
           "--batch",             std::to_string(c.batch),
           "--prefix",            std::to_string(c.prefix),
-          "--chunk",             std::to_string(c.chunk)};
+          "--chunk",             std::to_string(c.chunk),
+          "--device",            device && *device ? device : "cpu"};
 }
 
 // A fresh folder for one test's files, removed when the test passed (kept to look at
