@@ -50,7 +50,8 @@ ldd "${elves[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort
   while read -r lib; do
     case "$lib" in
       "$build"/* | "$venv"/* | "$(readlink -f "$venv")"/*) ;;
-      */libc.so.* | */libm.so.* | */libdl.so.* | */libpthread.so.* | */librt.so.* | */ld-linux* | */libresolv.so.* | */libutil.so.*) ;;
+      */libc.so.* | */libm.so.* | */libdl.so.* | */libpthread.so.* | */librt.so.* | */ld-linux* | \
+        */libresolv.so.* | */libutil.so.*) ;;
       */libstdc++.so.* | */libgcc_s.so.*) cp -L "$lib" "$out/debian-cxx/" ;;
       *) cp -L "$lib" "$out/debian/" ;;
     esac

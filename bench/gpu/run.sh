@@ -23,7 +23,8 @@ cd "$root" || exit 1
 dry_run=0
 [ "${1:-}" = "--dry-run" ] && dry_run=1
 gpu="$root/.gpu"
-[ -f "$gpu/build_dir" ] || { echo "run.sh: $gpu is missing or incomplete: run bench/gpu/pack.sh first and carry .gpu" >&2; exit 1; }
+[ -f "$gpu/build_dir" ] ||
+  { echo "run.sh: $gpu is missing or incomplete: run bench/gpu/pack.sh first and carry .gpu" >&2; exit 1; }
 if ((dry_run)); then
   python="${PYTHON:-$HOME/.cache/nanochat-cpp/torch-2.11.0/bin/python}"
   device=cpu dtype=fp32 depths="${DEPTHS:-2}" seq_len="${SEQ_LEN:-128}" batch="${BATCH:-2}" steps="${STEPS:-3}"
@@ -47,7 +48,7 @@ check() {  # check NAME COMMAND...: runs it, records a failure by name
 section "machine"
 torch_lib="$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')" ||
   { echo "run.sh: $python has no torch"; exit 1; }
-"$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count())'
+"$python" -c 'import torch as t; print("torch", t.__version__, "CUDA", t.version.cuda, "GPUs", t.cuda.device_count())'
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 
 # LibTorch, CUDA and NCCL from the machine's PyTorch (same version and ABI as ours); the

@@ -2,8 +2,9 @@
 // computes them with nanochat's own formulas (its GPT built on the meta device,
 // estimate_flops, base_train's horizon and get_lr_multiplier, all restated in
 // bench/pretrain/reference_nanochat.py); GPTConfig, GPT, training_steps and lr_multiplier
-// must give the same numbers. SPEC §3/§5's published d20/d26/d32 numbers are checked too,
-// so a mistake shared by both sides would still show.
+// must give the same numbers. The d20/d26/d32 numbers of nanochat's runs (d20: 560,988,160
+// parameters, 3.4918e9 FLOPs/token, 21,400 steps of 524,288 tokens at 20 tokens/parameter)
+// are checked too, so a mistake shared by both sides would still show.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -63,7 +64,7 @@ TEST(ScheduleParity, ModelSizesAndFlopsAreNanochats) {
     // The module's own parameters, not just the formula (the meta device allocates nothing).
     EXPECT_EQ(nanochat::GPT(config, c10::Device(c10::kMeta)).num_params(), m.at("num_params").get<int64_t>());
   }
-  // SPEC §3's table.
+  // nanochat's runs: d20, d26, d32 at vocabulary 65,536 and 2,048 tokens.
   EXPECT_EQ(model_at(formulas, 20).at("num_params").get<int64_t>(), 560988160);
   EXPECT_NEAR(model_at(formulas, 20).at("flops_per_token").get<double>(), 3.4918e9, 0.00005e9);
   EXPECT_EQ(model_at(formulas, 26).at("num_params").get<int64_t>(), 1081999360);
@@ -86,7 +87,7 @@ TEST(ScheduleParity, TrainingHorizonIsNanochats) {
                                        h.at("total_batch_size").get<int64_t>()),
               h.at("steps").get<int64_t>());
   }
-  // SPEC §3: ratio 20 at 524,288 tokens a step.
+  // nanochat's runs: 20 tokens per parameter, 524,288 tokens a step.
   const GPTConfig d20 = GPTConfig::from_depth(20, 65536, 2048);
   EXPECT_EQ(nanochat::training_steps({}, d20.num_params(), d20.flops_per_token(), 524288), 21400);
   const GPTConfig d32 = GPTConfig::from_depth(32, 65536, 2048);

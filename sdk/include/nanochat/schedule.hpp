@@ -1,8 +1,9 @@
-// nanochat's training length and learning-rate schedule (SPEC §4, §5): the number of steps
-// base_train derives from a FLOPs or data:param target, and the lr multiplier (optional
-// linear warm-up, constant, then a linear warm-down over the last part of training to
-// final_lr_frac). Rounding is Python's, so every step count and multiplier is nanochat's
-// (tests/parity/test_schedule_parity checks them against nanochat's formulas in Python).
+// nanochat's training length and learning-rate schedule (scripts/base_train.py at nanochat
+// commit 10231df): the number of steps derived from a FLOPs or data:param target, and
+// get_lr_multiplier (optional linear warm-up, constant, then a linear warm-down over the
+// last part of training to final_lr_frac). Rounding is Python's, so every step count and
+// multiplier is nanochat's (tests/parity/test_schedule_parity checks them against
+// nanochat's formulas in Python).
 #pragma once
 
 #include <algorithm>
