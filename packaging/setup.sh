@@ -3,6 +3,7 @@
 #   1. Debian packages (apt-get, only when something is missing)
 #   2. the pinned PyTorch wheel in a venv whose LibTorch we build against, kept in a
 #      per-user cache keyed by the version, so every clone and CI run reuses it
+#      (plus packaging/torch-venv-requirements.txt: test tools such as safetensors)
 #   3. a venv with the test oracles (packaging/oracle-requirements.txt), never a product dependency
 #   4. cmake configure (once) and build
 # Idempotent and quiet when nothing changed; a failure names the step that broke.
@@ -51,6 +52,15 @@ if ! "$torch_venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.
 fi
 torch_prefix="$("$torch_venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
 
+step "PyTorch venv extras (packaging/torch-venv-requirements.txt)"
+torch_requirements="$repo/packaging/torch-venv-requirements.txt"
+torch_stamp="$torch_venv/.extra-requirements"
+if ! cmp -s "$torch_requirements" "$torch_stamp"; then
+  say "installing packaging/torch-venv-requirements.txt into $torch_venv"
+  "$torch_venv/bin/pip" install -q --disable-pip-version-check -r "$torch_requirements"
+  cp "$torch_requirements" "$torch_stamp"
+fi
+
 step "test oracle venv at $oracle_venv"
 requirements="$repo/packaging/oracle-requirements.txt"
 stamp="$oracle_venv/.requirements"
@@ -66,7 +76,8 @@ step "cmake configure ($build_dir)"
 if [ ! -f "$build_dir/CMakeCache.txt" ] || ! grep -q "^CMAKE_PREFIX_PATH:.*=$torch_prefix\$" "$build_dir/CMakeCache.txt"; then
   say "configuring $build_dir"
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
-    -DNANOCHAT_ORACLE_PYTHON="$oracle_venv/bin/python" > "$build_dir.configure.log" 2>&1 \
+    -DNANOCHAT_ORACLE_PYTHON="$oracle_venv/bin/python" -DNANOCHAT_TORCH_PYTHON="$torch_venv/bin/python" \
+    > "$build_dir.configure.log" 2>&1 \
     || { cat "$build_dir.configure.log"; false; }
 fi
 

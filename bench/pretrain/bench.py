@@ -7,7 +7,9 @@ For each depth × dtype, one after the other (never two at once), it times
         with torch.compile as base_train does), same depth, T, B, vocab, same PyTorch,
 alternating which side goes first, and prints tok/s (median over the steps after the
 warm-up), the ratio, and MFU = FLOPs/token · tok/s ÷ the matmul peak measured in the same
-PyTorch (best 2048² matmul, before and after). For each run it also records the load:
+PyTorch (best square matmul, before and after), or ÷ --peak-flops where given (on a GPU:
+nanochat's 989e12 for an H100, whose bf16 rate the H200 shares). --device cuda runs both
+sides on the GPU (bench/gpu/run.sh); --prepare-only makes the tokenizer and shards and stops. For each run it also records the load:
 /proc/loadavg and the CPU time that other processes took while it ran (from /proc/stat
 minus the run's own rusage), in cores.
 Only the Python standard library is used here.
@@ -119,7 +121,8 @@ class Bench:
 
     def peak(self, tag):
         out, facts = run_measured([self.a.python, HERE / "reference_nanochat.py", "peak", "--repeats",
-                                   str(self.a.peak_repeats)], log=self.logs / f"peak_{tag}.log")
+                                   str(self.a.peak_repeats), "--n", str(self.a.peak_n), "--device", self.a.device],
+                                  log=self.logs / f"peak_{tag}.log")
         rec = next(r for r in json_lines(out) if r.get("kind") == "peak")
         rec["facts"] = facts
         self.say(f"peak ({tag}): fp32 {rec['fp32'] / 1e9:.1f} GFLOP/s, bf16 {rec['bf16'] / 1e9:.2f} GFLOP/s "
@@ -134,7 +137,7 @@ class Bench:
         cmd = [self.nanochat, "run", "pretrain", "--depth", str(depth), "--max-seq-len", str(a.seq_len),
                "--device-batch-size", str(a.batch), "--total-batch-size", str(a.batch * a.seq_len * a.accum),
                "--num-iterations", str(a.steps), "--eval-every", "-1", "--sample-every", "-1",
-               "--device", "cpu", "--dtype", dtype, "--model-tag", tag, "--log-file", str(log_file)]
+               "--device", a.device, "--dtype", dtype, "--model-tag", tag, "--log-file", str(log_file)]
         _, facts = run_measured(cmd, env=self.env, log=self.logs / f"ours_d{depth}_{dtype}.log")
         shutil.rmtree(self.base / "base_checkpoints" / tag, ignore_errors=True)  # the final save
         steps = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
@@ -152,7 +155,7 @@ class Bench:
                str(a.seq_len), "--device-batch-size", str(a.batch), "--total-batch-size",
                str(a.batch * a.seq_len * a.accum), "--num-iterations", str(steps or a.steps), "--warmup",
                str(warmup if warmup is not None else a.warmup), "--vocab-size", str(a.vocab_size), "--dtype", dtype,
-               "--compile", compile_mode, "--ns-dtype", ns_dtype]
+               "--compile", compile_mode, "--ns-dtype", ns_dtype, "--device", a.device]
         out, facts = run_measured(cmd, log=self.logs / f"ref_d{depth}_{dtype}_{compile_mode}_{ns_dtype}.log")
         recs = list(json_lines(out))
         summary = next(r for r in recs if r.get("kind") == "summary")
@@ -171,6 +174,8 @@ class Bench:
     def run(self):
         a = self.a
         self.prepare()
+        if a.prepare_only:
+            return
         peaks = [self.peak("before")]
         native_bf16 = peaks[0]["native_bf16"]
         order = 0
@@ -206,6 +211,8 @@ class Bench:
             faithful = self.ref(a.depths[0], "fp32", ns_dtype="bf16", steps=2, warmup=1)
         peaks.append(self.peak("after"))
         peak = {k: max(p[k] for p in peaks) for k in ("fp32", "bf16")}
+        if a.peak_flops > 0:
+            peak = {k: a.peak_flops for k in peak}
         self.report(peaks, peak, faithful)
 
     def report(self, peaks, peak, faithful):
@@ -214,9 +221,12 @@ class Bench:
         w(f"\nnanochat-cpp pretraining benchmark: T={a.seq_len}, B={a.batch}, grad accum {a.accum} "
           f"({a.batch * a.seq_len * a.accum} tokens/step), vocab {a.vocab_size}, {a.steps} steps, median of steps "
           f">= {a.warmup}; {os.cpu_count()} CPUs\n")
-        w(f"matmul peak (2048², best of {a.peak_repeats}, before/after, same PyTorch): fp32 "
+        w(f"matmul peak ({a.peak_n}², best of {a.peak_repeats}, before/after, same PyTorch, {peaks[0]['device']}): fp32 "
           f"{peaks[0]['fp32'] / 1e9:.1f}/{peaks[1]['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks[0]['bf16'] / 1e9:.2f}/"
-          f"{peaks[1]['bf16'] / 1e9:.2f} GFLOP/s ({peaks[0]['bf16_n']}², native bf16: {peaks[0]['native_bf16']})\n\n")
+          f"{peaks[1]['bf16'] / 1e9:.2f} GFLOP/s ({peaks[0]['bf16_n']}², native bf16: {peaks[0]['native_bf16']})\n")
+        if a.peak_flops > 0:
+            w(f"MFU below is against --peak-flops {a.peak_flops:.4g} FLOP/s, not the measured peak\n")
+        w("\n")
         head = ("depth dtype | tok/s: ours    ref eager  ref compiled | ours/eager  ours/compiled | ours MFU  ref MFU"
                 " | others' cores ours/eager/compiled\n")
         w("median of the timed steps (best single step below)\n" + head)
@@ -242,7 +252,7 @@ class Bench:
             w("-" * (len(head) - 1) + "\n")
             for line in lines_best:
                 w(line)
-        w("\nMFU = FLOPs/token (SPEC: 6·(N−N_wte) + 12·L·H·hd·T) × tok/s ÷ the measured peak of that dtype; "
+        w("\nMFU = FLOPs/token (SPEC: 6·(N−N_wte) + 12·L·H·hd·T) × tok/s ÷ the peak of that dtype; "
           "Muon's Newton–Schulz FLOPs are not counted (per step, vs the model's):\n")
         for r in self.results:
             if "skipped" not in r:
@@ -306,6 +316,11 @@ def main():
     ap.add_argument("--faithful-ns", choices=("on", "off"), default="on",
                     help="also time nanochat's bf16 Newton-Schulz as written, where bf16 is not native")
     ap.add_argument("--peak-repeats", type=int, default=8)
+    ap.add_argument("--peak-n", type=int, default=2048, help="matmul size of the peak measurement (8192 on a GPU)")
+    ap.add_argument("--peak-flops", type=float, default=0.0,
+                    help="MFU against this FLOP/s instead of the measured peak (989e12: nanochat's H100 bf16)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where both sides train")
+    ap.add_argument("--prepare-only", action="store_true", help="make the tokenizer and shards in WORK, then stop")
     Bench(ap.parse_args()).run()
 
 

@@ -9,13 +9,15 @@ karpathy/nanochat's classic nanochat/gpt.py, nanochat/muon.py and the base_train
 
 - GPT: n_layer=depth, d=64·depth, heads=ceil(d/128) of 128, untied wte / lm_head, vocab
   padded to a multiple of 64 (logits sliced back), no biases; x=norm(wte(idx)); per block
-  x+=attn(norm(x)), x+=mlp(norm(x)); norm -> lm_head -> slice -> 15·tanh(l/15) -> fp32 ->
-  cross_entropy(ignore_index=-1). norm = F.rms_norm without parameters. Attention: c_q,
-  c_k, c_v, rotary (base 10000, half split, cos/sin cached in bf16 for 10·T positions),
-  then QK rms_norm, then SDPA(is_causal=True), c_proj. MLP: relu(c_fc(x)).square() ->
+  x+=attn(norm(x)), x+=mlp(norm(x)); norm -> lm_head -> slice -> fp32 -> 15·tanh(l/15) ->
+  cross_entropy(ignore_index=-1), or the logits without targets. norm = F.rms_norm without
+  parameters. Attention: c_q, c_k, c_v, rotary (base 10000, half split, cos/sin cached in
+  bf16 for 10·T positions), then QK rms_norm, then SDPA(is_causal=True), c_proj; with
+  engine.py's KVCache, the new keys join the cache and SDPA takes nanochat's three cases
+  (causal, one query over all, a chunk over the prefix). MLP: relu(c_fc(x)).square() ->
   c_proj. Init: Linear N(0, fan_in^-½·min(1, √(fan_out/fan_in))), embedding N(0,1),
-  lm_head and every c_proj zero. wte stays fp32 on CPU (nanochat casts it to bf16 on CUDA
-  only).
+  lm_head and every c_proj zero. wte stays fp32 on CPU; on CUDA (--device cuda) it is cast
+  to bf16 as nanochat does there.
 - Muon over transformer.h (lr 0.02, momentum 0.95, nesterov, 5 quintic Newton-Schulz steps
   in bf16 with (3.4445, -4.7750, 2.0315), update scaled by √max(1, rows/cols)); grouped by
   numel as nanochat's Muon does. nanochat decorates zeropower_via_newtonschulz5 with
@@ -30,10 +32,14 @@ karpathy/nanochat's classic nanochat/gpt.py, nanochat/muon.py and the base_train
 - Loop as base_train: grad_accum micro-batches of loss/grad_accum with backward, lr
   multiplier (constant then linear warm-down over the last 20%), Muon momentum ramp
   0.85->0.95 over 300 steps, both optimizers step, zero_grad(set_to_none=True), dt around
-  all of it, loss.item() after. On CPU nanochat runs fp32 with no autocast; --dtype bf16
-  wraps the forward in torch.autocast("cpu", bfloat16), as nanochat does on CUDA. Classic
+  all of it (on CUDA each timing point waits for the GPU), loss.item() after. On CPU
+  nanochat runs fp32 with no autocast; --dtype bf16 wraps the forward in
+  torch.autocast(device, bfloat16), as nanochat does on CUDA. Classic
   grad_clip=1.0 is off here by default (--grad-clip) because our pretrain stage does not
   clip either; the clip is one foreach norm, small either way.
+
+tests/parity/check_model_parity.py holds our GPT to this model (logits, loss, gradients, KV
+cache), and tests/parity/nanochat_formulas.py takes its sizes, FLOPs and lr schedule.
 
 Tokens are random ids of the same vocabulary (throughput does not depend on the values; our
 side reads real shards). Prints one JSON object per step and a summary line at the end.
@@ -69,20 +75,20 @@ def apply_rotary_emb(x, cos, sin):
     x1, x2 = x[..., :d], x[..., d:]
     y1 = x1 * cos + x2 * sin
     y2 = x1 * (-sin) + x2 * cos
-    out = torch.cat([y1, y2], 3)
-    return out.to(x.dtype)
+    return torch.cat([y1, y2], 3)
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, n_embd, n_head):
+    def __init__(self, n_embd, n_head, layer_idx):
         super().__init__()
+        self.layer_idx = layer_idx
         self.n_head, self.head_dim = n_head, n_embd // n_head
         self.c_q = nn.Linear(n_embd, n_head * self.head_dim, bias=False)
         self.c_k = nn.Linear(n_embd, n_head * self.head_dim, bias=False)
         self.c_v = nn.Linear(n_embd, n_head * self.head_dim, bias=False)
         self.c_proj = nn.Linear(n_embd, n_embd, bias=False)
 
-    def forward(self, x, cos_sin):
+    def forward(self, x, cos_sin, kv_cache):
         B, T, C = x.size()
         q = self.c_q(x).view(B, T, self.n_head, self.head_dim)
         k = self.c_k(x).view(B, T, self.n_head, self.head_dim)
@@ -91,7 +97,19 @@ class CausalSelfAttention(nn.Module):
         q, k = apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin)
         q, k = norm(q), norm(k)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        if kv_cache is not None:
+            k, v = kv_cache.insert_kv(self.layer_idx, k, v)
+        Tq, Tk = q.size(2), k.size(2)
+        if kv_cache is None or Tq == Tk:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        elif Tq == 1:  # one new token attends to every cached position
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=False)
+        else:  # a chunk after a cached prefix: all of the prefix, causal within the chunk
+            attn_mask = torch.zeros((Tq, Tk), dtype=torch.bool, device=q.device)
+            prefix_len = Tk - Tq
+            attn_mask[:, :prefix_len] = True
+            attn_mask[:, prefix_len:] = torch.tril(torch.ones((Tq, Tq), dtype=torch.bool, device=q.device))
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         y = y.transpose(1, 2).contiguous().view(B, T, -1)
         return self.c_proj(y)
 
@@ -107,13 +125,13 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, n_embd, n_head):
+    def __init__(self, n_embd, n_head, layer_idx):
         super().__init__()
-        self.attn = CausalSelfAttention(n_embd, n_head)
+        self.attn = CausalSelfAttention(n_embd, n_head, layer_idx)
         self.mlp = MLP(n_embd)
 
-    def forward(self, x, cos_sin):
-        x = x + self.attn(norm(x), cos_sin)
+    def forward(self, x, cos_sin, kv_cache):
+        x = x + self.attn(norm(x), cos_sin, kv_cache)
         x = x + self.mlp(norm(x))
         return x
 
@@ -127,7 +145,7 @@ class GPT(nn.Module):
         padded = (vocab_size + 63) // 64 * 64
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(padded, self.n_embd),
-            h=nn.ModuleList([Block(self.n_embd, self.n_head) for _ in range(depth)]),
+            h=nn.ModuleList([Block(self.n_embd, self.n_head, layer_idx) for layer_idx in range(depth)]),
         ))
         self.lm_head = nn.Linear(self.n_embd, padded, bias=False)
         self.rotary_seq_len = sequence_len * 10
@@ -141,6 +159,8 @@ class GPT(nn.Module):
         for block in self.transformer.h:
             torch.nn.init.zeros_(block.mlp.c_proj.weight)
             torch.nn.init.zeros_(block.attn.c_proj.weight)
+        if self.transformer.wte.weight.device.type == "cuda":  # as nanochat: saves memory, the optimizer copes
+            self.transformer.wte.to(dtype=torch.bfloat16)
 
     @staticmethod
     def _init_weights(module):
@@ -183,18 +203,71 @@ class GPT(nn.Module):
                 group["initial_lr"] = group["lr"]
         return optimizers
 
-    def forward(self, idx, targets):
+    def forward(self, idx, targets=None, kv_cache=None, loss_reduction="mean"):
         B, T = idx.size()
-        cos_sin = self.cos[:, :T], self.sin[:, :T]
+        assert T <= self.cos.size(1), f"sequence length {T} exceeds the rotary cache {self.cos.size(1)}"
+        T0 = 0 if kv_cache is None else kv_cache.get_pos()
+        cos_sin = self.cos[:, T0:T0 + T], self.sin[:, T0:T0 + T]
         x = norm(self.transformer.wte(idx))
         for block in self.transformer.h:
-            x = block(x, cos_sin)
+            x = block(x, cos_sin, kv_cache)
         x = norm(x)
         softcap = 15
         logits = self.lm_head(x)[..., :self.vocab_size]
+        logits = logits.float()  # before the softcap, as nanochat: under autocast tanh runs in fp32
         logits = softcap * torch.tanh(logits / softcap)
-        logits = logits.float()
-        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        if targets is None:
+            return logits
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1,
+                               reduction=loss_reduction)
+
+
+class KVCache:
+    """nanochat engine.py's KVCache: one (layers, 2, B, H, T, D) tensor made at the first insert
+    in the keys' dtype and device, grown in whole 1024-position blocks with 1024 to spare; pos
+    advances when the last layer inserts. prefill() copies another cache's content, batch 1
+    broadcast to this batch (a prompt prefilled once, then decoded as several samples)."""
+
+    def __init__(self, batch_size, num_heads, seq_len, head_dim, num_layers):
+        self.kv_shape = (num_layers, 2, batch_size, num_heads, seq_len, head_dim)
+        self.kv_cache = None
+        self.pos = 0
+
+    def reset(self):
+        self.pos = 0
+
+    def get_pos(self):
+        return self.pos
+
+    def prefill(self, other):
+        assert self.kv_cache is None, "Cannot prefill a non-empty KV cache"
+        assert other.kv_cache is not None, "Cannot prefill with a None KV cache"
+        layers, kv, batch, heads, seq, head_dim = self.kv_shape
+        o_layers, o_kv, o_batch, o_heads, o_seq, o_head_dim = other.kv_shape
+        assert (layers, kv, heads, head_dim) == (o_layers, o_kv, o_heads, o_head_dim)
+        assert batch == o_batch or o_batch == 1, f"batch {batch} cannot take a cache of batch {o_batch}"
+        assert seq >= o_seq, f"sequence length {seq} < {o_seq}"
+        self.kv_cache = torch.empty(self.kv_shape, dtype=other.kv_cache.dtype, device=other.kv_cache.device)
+        self.kv_cache[:, :, :, :, :other.pos, :] = other.kv_cache
+        self.pos = other.pos
+
+    def insert_kv(self, layer_idx, k, v):
+        if self.kv_cache is None:
+            self.kv_cache = torch.empty(self.kv_shape, dtype=k.dtype, device=k.device)
+        B, H, T_add, D = k.size()
+        t0, t1 = self.pos, self.pos + T_add
+        if t1 > self.kv_cache.size(4):
+            t_needed = (t1 + 1024 + 1023) & ~1023
+            more = list(self.kv_cache.shape)
+            more[4] = t_needed - self.kv_cache.size(4)
+            self.kv_cache = torch.cat([self.kv_cache, torch.empty(more, dtype=k.dtype, device=k.device)],
+                                      dim=4).contiguous()
+            self.kv_shape = self.kv_cache.shape
+        self.kv_cache[layer_idx, 0, :, :, t0:t1, :] = k
+        self.kv_cache[layer_idx, 1, :, :, t0:t1, :] = v
+        if layer_idx == self.kv_cache.size(0) - 1:
+            self.pos = t1
+        return self.kv_cache[layer_idx, 0, :, :, :t1, :], self.kv_cache[layer_idx, 1, :, :, :t1, :]
 
 
 # ----------------------------------------------------------------------------- Muon
@@ -251,6 +324,19 @@ class Muon(torch.optim.Optimizer):
 
 
 # ----------------------------------------------------------------------------- loop
+def training_horizon(num_params, num_flops_per_token, total_batch_size, num_iterations=-1, target_flops=-1.0,
+                     target_param_data_ratio=20):
+    """base_train's number of steps: given, else from target FLOPs (Python's round, half to
+    even), else from the data:param ratio (floor division)."""
+    if num_iterations > 0:
+        return num_iterations
+    if target_flops > 0:
+        return round(target_flops / (num_flops_per_token * total_batch_size))
+    if target_param_data_ratio > 0:
+        return int(target_param_data_ratio * num_params // total_batch_size)
+    raise ValueError("No training horizon specified")
+
+
 def get_lr_multiplier(it, num_iterations, warmup_ratio=0.0, warmdown_ratio=0.2, final_lr_frac=0.0):
     warmup_iters = round(warmup_ratio * num_iterations)
     warmdown_iters = round(warmdown_ratio * num_iterations)
@@ -267,22 +353,30 @@ def get_muon_momentum(it):
     return (1 - frac) * 0.85 + frac * 0.95
 
 
+def synchronizer(device):
+    """Waits for the device's queued work (CUDA runs asynchronously), for timing."""
+    return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
 def train(args):
     global _newton_schulz, NS_DTYPE
-    if args.ns_dtype == "fp32" or (args.ns_dtype == "auto" and not native_bf16()):
+    device = torch.device(args.device)
+    if args.ns_dtype == "fp32" or (args.ns_dtype == "auto" and device.type == "cpu" and not native_bf16()):
         NS_DTYPE = torch.float32
     torch.manual_seed(args.seed)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    model = GPT(args.depth, args.vocab_size, args.max_seq_len)
+    with torch.device(device):  # parameters and rotary tables made there, as base_train's to_empty(device)
+        model = GPT(args.depth, args.vocab_size, args.max_seq_len)
     model.init_weights()
+    sync = synchronizer(device)
     optimizers = model.setup_optimizers()
     orig_model = model
     if args.compile in ("model", "all"):
         model = torch.compile(model, dynamic=False)
     if args.compile == "all":
         _newton_schulz = torch.compile(zeropower_via_newtonschulz5)
-    autocast_ctx = (torch.amp.autocast(device_type="cpu", dtype=torch.bfloat16) if args.dtype == "bf16"
+    autocast_ctx = (torch.amp.autocast(device_type=device.type, dtype=torch.bfloat16) if args.dtype == "bf16"
                     else nullcontext())
     B, T = args.device_batch_size, args.max_seq_len
     total = args.total_batch_size or B * T
@@ -290,7 +384,7 @@ def train(args):
     grad_accum = total // (B * T)
     gen = torch.Generator().manual_seed(args.seed)
     # a few pre-made (B, T+1) rows of random ids, cycled: loading costs nothing on this side
-    rows = [torch.randint(0, args.vocab_size, (B, T + 1), generator=gen) for _ in range(4)]
+    rows = [torch.randint(0, args.vocab_size, (B, T + 1), generator=gen).to(device) for _ in range(4)]
     batches = [(r[:, :-1].contiguous(), r[:, 1:].contiguous()) for r in rows]
     counter = [0]
 
@@ -303,21 +397,24 @@ def train(args):
                 params=orig_model.num_params(), flops_per_token=fpt, B=B, T=T, total=total,
                 grad_accum=grad_accum, dtype=args.dtype, ns_dtype=str(NS_DTYPE).replace("torch.", ""),
                 native_bf16=native_bf16(), compile=args.compile, threads=torch.get_num_threads(),
-                torch=torch.__version__)
+                torch=torch.__version__, device=device_name(device))
     print(json.dumps(info), flush=True)
     x, y = next_batch()
     dts, phases = [], []
     num_iterations = args.num_iterations
     for step in range(num_iterations):
+        sync()
         t0 = time.perf_counter()
         for _ in range(grad_accum):
             with autocast_ctx:
                 loss = model(x, y)
             train_loss = loss.detach()
             loss = loss / grad_accum
+            sync()
             t_fwd = time.perf_counter()
             loss.backward()
             x, y = next_batch()
+        sync()
         t_bwd = time.perf_counter()
         if args.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(orig_model.parameters(), args.grad_clip)
@@ -329,10 +426,13 @@ def train(args):
             group["momentum"] = get_muon_momentum(step)
         t_opt0 = time.perf_counter()
         optimizers[0].step()
+        sync()
         t_adam = time.perf_counter()
         optimizers[1].step()
+        sync()
         t_muon = time.perf_counter()
         model.zero_grad(set_to_none=True)
+        sync()
         t1 = time.perf_counter()
         lossf = train_loss.item()
         dt = t1 - t0
@@ -351,22 +451,32 @@ def train(args):
     print(json.dumps(summary), flush=True)
 
 
+def device_name(device):
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def peak(args):
     """Best-of-N square matmul FLOP/s in fp32 and bf16. Without native bf16 a 2048² bf16 matmul
-    takes about a minute here, so bf16 then uses --small (its FLOP/s hardly depends on size)."""
+    takes about a minute here, so bf16 then uses --small (its FLOP/s hardly depends on size).
+    On CUDA bf16 is native; use --n 8192 there, 2048² is too small to fill a large GPU."""
+    device = torch.device(args.device)
+    native = device.type == "cuda" or native_bf16()
+    sync = synchronizer(device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    out = dict(kind="peak", threads=torch.get_num_threads(), torch=torch.__version__, native_bf16=native_bf16(),
-               cpu_capability=torch.backends.cpu.get_cpu_capability())
+    out = dict(kind="peak", threads=torch.get_num_threads(), torch=torch.__version__, native_bf16=native,
+               cpu_capability=torch.backends.cpu.get_cpu_capability(), device=device_name(device))
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        n = args.n if (dtype == torch.float32 or native_bf16()) else args.small
+        n = args.n if (dtype == torch.float32 or native) else args.small
         repeats = args.repeats if n == args.n else 2
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
         c = a @ b
         best = 0.0
         for _ in range(repeats):
+            sync()
             t0 = time.perf_counter()
             c = a @ b
+            sync()
             dt = time.perf_counter() - t0
             best = max(best, 2.0 * n ** 3 / dt)
         out[name] = best
@@ -394,11 +504,13 @@ def main():
                     help="Newton-Schulz dtype: bf16 as nanochat; auto: bf16 only on native-bf16 CPUs")
     tp.add_argument("--threads", type=int, default=0)
     tp.add_argument("--seed", type=int, default=42)
+    tp.add_argument("--device", default="cpu", help="cpu or cuda (there wte is bf16, as nanochat makes it)")
     pp = sub.add_parser("peak")
     pp.add_argument("--n", type=int, default=2048)
     pp.add_argument("--repeats", type=int, default=8)
     pp.add_argument("--small", type=int, default=384, help="bf16 size where bf16 is not native")
     pp.add_argument("--threads", type=int, default=0)
+    pp.add_argument("--device", default="cpu")
     args = ap.parse_args()
     if args.cmd == "peak":
         peak(args)
