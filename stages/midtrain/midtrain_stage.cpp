@@ -36,10 +36,10 @@ class MidtrainStage : public Stage {
     train_.device_batch_size = 32;
     train_.eval_every = 150;
     chat_.source = "base";
-    // nanochat's mixture with this project's stand-ins (plugins/tasks/README.md): the chat
-    // sets for SmolTalk, ARC train + MMLU dev for MMLU's auxiliary_train.
-    chat_.mixture = "oasst,hh-rlhf,alpaca,arc-easy,arc-challenge,mmlu:dev,gsm8k,identity*2,simple-spelling,spellingbee";
-    chat_.val_mixture = "oasst:test,hh-rlhf:test,alpaca:test,mmlu:test,gsm8k:test";
+    // nanochat's mixture and sizes with this project's stand-ins (plugins/tasks/README.md):
+    // the chat sets for SmolTalk, ARC train + MMLU dev for MMLU's auxiliary_train.
+    chat_.mixture = "oasst,hh-rlhf,alpaca,arc-easy,arc-challenge,mmlu:dev,gsm8k,identity*2,simple-spelling=200000,spellingbee=80000";
+    chat_.val_mixture = "oasst:test,hh-rlhf:test,alpaca:test,mmlu:test[:5200],gsm8k:test[:420]";
   }
 
   void declare_options(po::options_description& o) override {

@@ -6,7 +6,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "nanochat/base_dir.hpp"
 #include "nanochat/device.hpp"
@@ -25,19 +24,6 @@ const char* kSamplePrompts[] = {"The capital of France is", "The chemical symbol
                                 "If yesterday was Friday, then tomorrow will be", "The opposite of hot is",
                                 "The planets of the solar system are:", "My favorite color is",
                                 "If 5*x + 3 = 13, then x is"};
-
-int64_t horizon(const Settings& s, const GPTConfig& config, int64_t num_params) {
-  if (s.train.num_iterations > 0) return s.train.num_iterations;
-  double steps = 0;
-  if (s.target_flops > 0) {
-    steps = std::round(s.target_flops / (static_cast<double>(config.flops_per_token()) * s.total_batch_size));
-  } else if (s.target_param_data_ratio > 0) {
-    steps = std::floor(s.target_param_data_ratio * static_cast<double>(num_params) / s.total_batch_size);
-  } else {
-    throw UsageError("no horizon: set --num-iterations, --target-flops or --target-param-data-ratio");
-  }
-  return std::max<int64_t>(1, static_cast<int64_t>(steps));
-}
 
 // The token shards as the loop's data: a DataLoader whose batch size follows what the
 // loop asks for (it halves after an out-of-memory error), at the same position.
@@ -98,7 +84,8 @@ void run(const Settings& s, const fs::path& base_dir) {
   TrainLoopSpec spec;
   spec.stage = "pretrain";
   spec.report_section = "Base model training";
-  spec.num_iterations = horizon(s, config, model.num_params());
+  spec.num_iterations = training_steps({s.train.num_iterations, s.target_flops, s.target_param_data_ratio}, model.num_params(),
+                                       config.flops_per_token(), s.total_batch_size);
   spec.rows_per_step = s.total_batch_size / s.max_seq_len;
   spec.device_batch_size = s.train.device_batch_size;
   spec.flops_per_token = static_cast<double>(config.flops_per_token());

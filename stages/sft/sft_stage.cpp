@@ -27,7 +27,7 @@ class SftStage : public Stage {
     chat_.source = "mid";
     // nanochat's SFT mixture with this project's stand-ins for SmolTalk (plugins/tasks/README.md).
     chat_.mixture = "arc-easy,arc-challenge,gsm8k,oasst,hh-rlhf,alpaca,identity,simple-spelling=300,spellingbee=300";
-    chat_.val_mixture = "oasst:test,hh-rlhf:test,alpaca:test,gsm8k:test,arc-easy:test";
+    chat_.val_mixture = "oasst:test,hh-rlhf:test,alpaca:test";  // SmolTalk test in nanochat
   }
 
   void declare_options(po::options_description& o) override {
