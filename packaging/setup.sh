@@ -49,6 +49,11 @@ if ! "$torch_venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.
   /usr/bin/python3 -m venv "$torch_venv"
   "$torch_venv/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION"
 fi
+SAFETENSORS_VERSION="0.8.0"  # the parity tests read our safetensors files in this venv's PyTorch
+if ! "$torch_venv/bin/python" -c "import safetensors, sys; sys.exit(safetensors.__version__ != '$SAFETENSORS_VERSION')" 2>/dev/null; then
+  say "installing safetensors==$SAFETENSORS_VERSION into $torch_venv"
+  "$torch_venv/bin/pip" install -q --disable-pip-version-check "safetensors==$SAFETENSORS_VERSION"
+fi
 torch_prefix="$("$torch_venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
 
 step "test oracle venv at $oracle_venv"

@@ -298,7 +298,6 @@ void Trainer::train() {
     first = false;
     const double lrm = lr_multiplier(step, num_iterations_, s_.schedule);
     optimizers_.set_lr_multiplier(lrm);
-    optimizers_.set_option_where_known("momentum", muon_momentum(step));
     optimizers_.step();
     optimizers_.zero_grad();
     at::Tensor loss_tensor = at::full({}, loss, at::TensorOptions().dtype(at::kDouble).device(p_.device));

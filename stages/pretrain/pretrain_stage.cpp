@@ -1,6 +1,7 @@
 // `nanochat run pretrain`: nanochat's base_train options (kebab-case) → Settings → run.
 #include <boost/program_options.hpp>
 
+#include "nanochat/optimizer_options.hpp"
 #include "nanochat/stage.hpp"
 #include "nanochat/tensor_plugin.hpp"
 #include "pretrain_run.hpp"
@@ -31,18 +32,13 @@ class PretrainStage : public Stage {
       ("device", po::value<std::string>()->default_value(d.device), "auto, cpu, cuda, cuda:N")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "compute dtype: auto (bf16 on CUDA, fp32 on CPU), fp32, bf16")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "initialization seed")
-      ("matrix-lr", po::value<double>()->default_value(d.optimizers.matrix_lr), "Muon lr of the block matrices")
-      ("embedding-lr", po::value<double>()->default_value(d.optimizers.embedding_lr), "AdamW lr of wte (scaled by (d/768)^-1/2)")
-      ("unembedding-lr", po::value<double>()->default_value(d.optimizers.unembedding_lr), "AdamW lr of lm_head (scaled likewise)")
-      ("weight-decay", po::value<double>()->default_value(d.optimizers.weight_decay), "weight decay of every group")
       ("warmup-ratio", po::value<double>()->default_value(d.schedule.warmup_ratio), "fraction of steps warming the lr up")
       ("warmdown-ratio", po::value<double>()->default_value(d.schedule.warmdown_ratio), "fraction of steps decaying the lr at the end")
       ("final-lr-frac", po::value<double>()->default_value(d.schedule.final_lr_frac), "lr multiplier at the last step")
-      ("matrix-optimizer", po::value<std::string>()->default_value(d.optimizers.matrix), "optimizer plugin for matrices")
-      ("embedding-optimizer", po::value<std::string>()->default_value(d.optimizers.embedding), "optimizer plugin for embeddings")
       ("tokenizer", po::value<std::string>()->default_value(d.tokenizer), "tokenizer plugin (reads $NANOCHAT_BASE_DIR/tokenizer)")
       ("data-dir", po::value<std::string>()->default_value(""), "token shards (default $NANOCHAT_BASE_DIR/base_data)")
       ("log-file", po::value<std::string>()->default_value(""), "also write each step as a JSON line here");
+    add_optimizer_options(o, optimizers_);
   }
 
   void run(const po::variables_map& v, const StageContext& context) override {
@@ -63,12 +59,7 @@ class PretrainStage : public Stage {
     s.device = v["device"].as<std::string>();
     s.dtype = v["dtype"].as<std::string>();
     s.seed = v["seed"].as<uint64_t>();
-    s.optimizers.matrix_lr = v["matrix-lr"].as<double>();
-    s.optimizers.embedding_lr = v["embedding-lr"].as<double>();
-    s.optimizers.unembedding_lr = v["unembedding-lr"].as<double>();
-    s.optimizers.weight_decay = v["weight-decay"].as<double>();
-    s.optimizers.matrix = v["matrix-optimizer"].as<std::string>();
-    s.optimizers.embedding = v["embedding-optimizer"].as<std::string>();
+    s.optimizers = optimizers_;
     s.schedule.warmup_ratio = v["warmup-ratio"].as<double>();
     s.schedule.warmdown_ratio = v["warmdown-ratio"].as<double>();
     s.schedule.final_lr_frac = v["final-lr-frac"].as<double>();
@@ -84,6 +75,9 @@ class PretrainStage : public Stage {
     }
     pretrain::run(s, context.base_dir);
   }
+
+ private:
+  OptimizerChoice optimizers_;  // written by the options add_optimizer_options declared
 };
 
 }  // namespace
