@@ -3,7 +3,6 @@
 
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -84,9 +83,7 @@ int list_plugins(const Args& args) {
 void print_option_specs(const OptionSpecs& specs, const std::string& how_to_set) {
   std::cout << "\nOptions (" << how_to_set << "):\n";
   for (const OptionSpec& spec : specs) {
-    std::ostringstream default_text;
-    default_text << std::setprecision(10) << spec.default_value;
-    std::cout << "  " << std::left << std::setw(24) << spec.name << std::setw(10) << default_text.str() << spec.help
+    std::cout << "  " << std::left << std::setw(24) << spec.name << std::setw(10) << format_option_value(spec.default_value) << spec.help
               << " (" << spec.range_text() << ")\n";
   }
 }

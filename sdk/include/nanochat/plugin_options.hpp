@@ -41,6 +41,9 @@ class OptionDeclaring {
   virtual OptionSpecs describe_options() const = 0;
 };
 
+// A value as options show it: up to 10 significant digits ("0.2", "1e-10", "300").
+std::string format_option_value(double value);
+
 // Throws UsageError "<owner>: <name> must be ..., got <value>" when `value` is outside the range.
 void check_option_value(const std::string& owner, const OptionSpec& spec, double value);
 

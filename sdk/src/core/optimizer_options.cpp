@@ -8,6 +8,12 @@
 namespace po = boost::program_options;
 
 namespace nanochat {
+namespace {
+
+// A number bound to `field`, its default shown as a user would type it ("0.2", not 0.2000...01).
+po::typed_value<double>* number(double* field) { return po::value(field)->default_value(*field, format_option_value(*field)); }
+
+}  // namespace
 
 void add_optimizer_options(po::options_description& options, OptimizerChoice& choice) {
   const std::string flag_name = std::string(kOptimizerOptionFlag).substr(2);
@@ -16,12 +22,10 @@ void add_optimizer_options(po::options_description& options, OptimizerChoice& ch
      "optimizer plugin for the blocks' matrices")
     ("embedding-optimizer", po::value(&choice.embedding)->default_value(choice.embedding),
      "optimizer plugin for wte and lm_head (may be the same plugin)")
-    ("matrix-lr", po::value(&choice.matrix_lr)->default_value(choice.matrix_lr), "lr of the block matrices")
-    ("embedding-lr", po::value(&choice.embedding_lr)->default_value(choice.embedding_lr),
-     "lr of wte (scaled by (d/768)^-1/2)")
-    ("unembedding-lr", po::value(&choice.unembedding_lr)->default_value(choice.unembedding_lr),
-     "lr of lm_head (scaled likewise)")
-    ("weight-decay", po::value(&choice.weight_decay)->default_value(choice.weight_decay),
+    ("matrix-lr", number(&choice.matrix_lr), "lr of the block matrices")
+    ("embedding-lr", number(&choice.embedding_lr), "lr of wte (scaled by (d/768)^-1/2)")
+    ("unembedding-lr", number(&choice.unembedding_lr), "lr of lm_head (scaled likewise)")
+    ("weight-decay", number(&choice.weight_decay),
      "decoupled weight decay of the groups whose optimizer supports it (e.g. adamw, not muon)")
     (flag_name.c_str(),
      po::value<std::vector<std::string>>()->value_name("PLUGIN.KEY=VALUE")->notifier(

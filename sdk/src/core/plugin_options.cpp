@@ -14,12 +14,6 @@
 namespace nanochat {
 namespace {
 
-std::string number_text(double value) {
-  std::ostringstream out;
-  out << std::setprecision(10) << value;
-  return out.str();
-}
-
 std::string names_of(const OptionSpecs& specs) {
   std::string names;
   for (const OptionSpec& spec : specs) names += (names.empty() ? "" : ", ") + spec.name;
@@ -69,15 +63,21 @@ std::string quoted(const std::string& flag, const std::string& text) { return fl
 
 }  // namespace
 
+std::string format_option_value(double value) {
+  std::ostringstream out;
+  out << std::setprecision(10) << value;
+  return out.str();
+}
+
 std::string OptionSpec::range_text() const {
   const bool bounded_below = std::isfinite(min), bounded_above = std::isfinite(max);
   std::string range;
   if (bounded_below && bounded_above) {
-    range = "in [" + number_text(min) + ", " + number_text(max) + (max_exclusive ? ")" : "]");
+    range = "in [" + format_option_value(min) + ", " + format_option_value(max) + (max_exclusive ? ")" : "]");
   } else if (bounded_below) {
-    range = ">= " + number_text(min);
+    range = ">= " + format_option_value(min);
   } else if (bounded_above) {
-    range = (max_exclusive ? "< " : "<= ") + number_text(max);
+    range = (max_exclusive ? "< " : "<= ") + format_option_value(max);
   }
   if (whole) return range.empty() ? "a whole number" : "a whole number " + range;
   return range.empty() ? "any number" : range;
@@ -86,7 +86,7 @@ std::string OptionSpec::range_text() const {
 void check_option_value(const std::string& owner, const OptionSpec& spec, double value) {
   const bool in_range = value >= spec.min && (spec.max_exclusive ? value < spec.max : value <= spec.max);
   if (!in_range || (spec.whole && value != std::floor(value))) {
-    throw UsageError(owner + ": " + spec.name + " must be " + spec.range_text() + ", got " + number_text(value));
+    throw UsageError(owner + ": " + spec.name + " must be " + spec.range_text() + ", got " + format_option_value(value));
   }
 }
 
@@ -137,7 +137,7 @@ void check_plugin_options(const std::string& flag, const PluginOptionValues& giv
       throw UsageError(flag + " " + plugin + ".*: '" + plugin + "' is not a plugin in use here (in use: " + in_use + ")");
     }
     for (const auto& [key, value] : values) {
-      const std::string where = flag + " " + plugin + "." + key + "=" + number_text(value);
+      const std::string where = flag + " " + plugin + "." + key + "=" + format_option_value(value);
       const OptionSpec* spec = find_spec(it->second, key);
       if (spec == nullptr) {
         throw UsageError(where + ": " + plugin + " has no option '" + key + "' (it has: " + names_of(it->second) + ")");
