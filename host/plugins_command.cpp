@@ -7,6 +7,8 @@
 
 #include "commands.hpp"
 #include "nanochat/error.hpp"
+#include "nanochat/optimizer_options.hpp"
+#include "nanochat/plugin_options.hpp"
 #include "nanochat/plugin_registry.hpp"
 #include "nanochat/stage.hpp"
 #include "plugin_install.hpp"
@@ -77,6 +79,15 @@ int list_plugins(const Args& args) {
   return 0;
 }
 
+// One row per option: name, default, valid values, help.
+void print_option_specs(const OptionSpecs& specs, const std::string& how_to_set) {
+  std::cout << "\nOptions (" << how_to_set << "):\n";
+  for (const OptionSpec& spec : specs) {
+    std::cout << "  " << std::left << std::setw(24) << spec.name << std::setw(10) << format_option_value(spec.default_value) << spec.help
+              << " (" << spec.range_text() << ")\n";
+  }
+}
+
 // NAME or KIND/NAME → the one entry it means.
 PluginEntry find_entry(const std::string& spec) {
   std::string kind_filter, name = spec;
@@ -119,6 +130,11 @@ int plugin_info(const Args& args) {
     po::options_description options("Options");
     status.library->create<Stage>()->declare_options(options);
     std::cout << "\n" << options;
+  }
+  if (status.ok() && info.interface_id == kOptimizerInterfaceId) {
+    // Loads LibTorch (through the plugin), as only listing an optimizer's options needs it.
+    auto optimizer = status.library->create_as<OptionDeclaring>(kOptimizerInterfaceId);
+    print_option_specs(optimizer->describe_options(), std::string(kOptimizerOptionFlag) + " " + info.name + ".NAME=VALUE");
   }
   return status.ok() ? 0 : 1;
 }

@@ -1,5 +1,5 @@
-// The `adamw` optimizer plugin (SPEC §4): Adam with decoupled weight decay and bias
-// correction, betas (0.8, 0.95), eps 1e-10, for the embedding and unembedding groups.
+// The `adamw` optimizer plugin: Adam with decoupled weight decay and bias correction, betas
+// (0.8, 0.95), eps 1e-10, as nanochat's AdamW for the embedding and unembedding groups.
 // The update is LibTorch's fused AdamW kernel (CPU and CUDA). With several ranks it is
 // ZeRO-2 style: each rank gets its dim-0 slice of the averaged gradient by reduce-scatter,
 // keeps the moments of that slice only, updates it, and all-gathers the parameter.
@@ -36,12 +36,20 @@ struct Batch {
 
 class AdamW final : public Optimizer {
  public:
-  OptimizerOptions defaults() const override { return {{"beta1", 0.8}, {"beta2", 0.95}, {"eps", 1e-10}}; }
+  OptionSpecs describe_options() const override {
+    return {
+        {"beta1", 0.8, "decay of the gradient's running mean", 0.0, 1.0, true},
+        {"beta2", 0.95, "decay of the squared gradient's running mean", 0.0, 1.0, true},
+        {"eps", 1e-10, "added to the root of the second moment", 0.0},
+    };
+  }
+
+  bool supports_weight_decay() const override { return true; }
 
   void setup(std::vector<ParamGroup> groups, const OptimizerOptions& options,
              std::shared_ptr<Distributed> dist) override {
-    check_param_groups("adamw", groups);
-    apply_options(merge_optimizer_options("adamw", defaults(), options));
+    check_param_groups("adamw", groups, supports_weight_decay());
+    apply_options(resolve_options("adamw", describe_options(), options));
     groups_ = std::move(groups);
     dist_ = std::move(dist);
     rank_ = dist_ ? dist_->rank() : 0;
@@ -106,12 +114,6 @@ class AdamW final : public Optimizer {
 
   void set_lr_multiplier(double multiplier) override { lr_multiplier_ = multiplier; }
 
-  void set_option(const std::string& name, double value) override {
-    OptimizerOptions options = {{"beta1", beta1_}, {"beta2", beta2_}, {"eps", eps_}};
-    options = merge_optimizer_options("adamw", options, {{name, value}});
-    apply_options(options);
-  }
-
   OptimizerState state_dict() const override {
     OptimizerState state;
     state["world_size"] = at::scalar_tensor(static_cast<int64_t>(world_), at::kLong);
@@ -168,16 +170,11 @@ class AdamW final : public Optimizer {
     return groups_[g].name + "." + std::to_string(slot.index) + ".";
   }
 
+  // `options` are resolved: every name present and in range.
   void apply_options(const OptimizerOptions& options) {
-    const double beta1 = options.at("beta1"), beta2 = options.at("beta2"), eps = options.at("eps");
-    if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0)) {
-      throw UsageError("adamw: beta1 and beta2 must be in [0, 1), got " + std::to_string(beta1) + " and " +
-                       std::to_string(beta2));
-    }
-    if (!(eps >= 0.0)) throw UsageError("adamw: eps must be >= 0, got " + std::to_string(eps));
-    beta1_ = beta1;
-    beta2_ = beta2;
-    eps_ = eps;
+    beta1_ = options.at("beta1");
+    beta2_ = options.at("beta2");
+    eps_ = options.at("eps");
   }
 
   std::vector<ParamGroup> groups_;

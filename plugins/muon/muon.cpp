@@ -1,11 +1,15 @@
-// The `muon` optimizer plugin (SPEC §4) for the transformer's matrices: SGD with Nesterov
-// momentum whose update is orthogonalized by Newton–Schulz, then scaled by
-// √max(1, rows/cols). With several ranks it is DistMuon: the i-th matrix of a shape is
-// owned by rank i mod world, which alone keeps its momentum; one reduce-scatter brings each
-// owner its averaged gradients and one all-gather shares the updated matrices.
+// The `muon` optimizer plugin for the transformer's matrices: SGD with Nesterov momentum
+// whose update is orthogonalized by Newton–Schulz, then scaled by √max(1, rows/cols), as
+// nanochat's muon.py (commit 10231df). The momentum warms up from momentum-start to momentum
+// over the first momentum-warmup-steps of this optimizer's own steps (nanochat's base_train
+// does 0.85 → 0.95 over 300 from its loop); the count is saved with the state, so a resumed
+// run continues the ramp exactly. With several ranks it is DistMuon: the i-th matrix of a
+// shape is owned by rank i mod world, which alone keeps its momentum; one reduce-scatter
+// brings each owner its averaged gradients and one all-gather shares the updated matrices.
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -39,15 +43,27 @@ struct Bucket {
 
 class Muon final : public Optimizer {
  public:
-  OptimizerOptions defaults() const override {
-    // ns_bf16: 1 = Newton–Schulz in bf16 (SPEC), 0 = float, -1 = bf16 where bf16 matmul is fast.
-    return {{"momentum", 0.95}, {"nesterov", 1.0}, {"ns_steps", 5.0}, {"ns_bf16", -1.0}};
+  OptionSpecs describe_options() const override {
+    return {
+        {"momentum", 0.95, "momentum once warmed up", 0.0, 1.0, true},
+        {"momentum-start", 0.85, "momentum at this optimizer's first step", 0.0, 1.0, true},
+        {"momentum-warmup-steps", 300, "steps over which momentum goes linearly from momentum-start to momentum (0: none)",
+         0.0, 1e9, false, true},
+        {"nesterov", 1, "1: Nesterov momentum, 0: plain momentum", 0.0, 1.0, false, true},
+        {"ns-steps", 5, "quintic Newton-Schulz iterations", 1.0, 100.0, false, true},
+        // bf16 is nanochat's choice; on CPUs without native bf16 matmul it runs several times slower than fp32.
+        {"ns-bf16", -1, "Newton-Schulz in bf16: 1 always, 0 never (fp32), -1 where bf16 matmul is fast", -1.0, 1.0, false,
+         true},
+    };
   }
+
+  bool supports_weight_decay() const override { return false; }
 
   void setup(std::vector<ParamGroup> groups, const OptimizerOptions& options,
              std::shared_ptr<Distributed> dist) override {
-    check_param_groups("muon", groups);
-    apply_options(merge_optimizer_options("muon", defaults(), options));
+    check_param_groups("muon", groups, supports_weight_decay());
+    apply_options(resolve_options("muon", describe_options(), options));
+    steps_ = 0;
     groups_ = std::move(groups);
     dist_ = std::move(dist);
     rank_ = dist_ ? dist_->rank() : 0;
@@ -55,10 +71,6 @@ class Muon final : public Optimizer {
     buckets_.clear();
     for (size_t g = 0; g < groups_.size(); ++g) {
       const ParamGroup& group = groups_[g];
-      if (group.weight_decay != 0.0) {
-        throw UsageError("muon: group '" + group.name + "' has weight_decay " + std::to_string(group.weight_decay) +
-                         ", but Muon has none (SPEC §4); set it to 0");
-      }
       std::map<std::tuple<int64_t, int64_t, c10::ScalarType, std::string>, size_t> bucket_of;
       for (size_t i = 0; i < group.params.size(); ++i) {
         const at::Tensor& p = group.params[i];
@@ -83,11 +95,13 @@ class Muon final : public Optimizer {
 
   void step() override {
     at::NoGradGuard no_grad;
+    const double momentum = momentum_at(steps_);
     for (Bucket& bucket : buckets_) {
       gather_grads(bucket);
-      update_owned(bucket);
+      update_owned(bucket, momentum);
       if (world_ > 1) share_updated(bucket);
     }
+    ++steps_;
   }
 
   void zero_grad() override {
@@ -98,17 +112,10 @@ class Muon final : public Optimizer {
 
   void set_lr_multiplier(double multiplier) override { lr_multiplier_ = multiplier; }
 
-  void set_option(const std::string& name, double value) override {
-    OptimizerOptions options = {{"momentum", momentum_},
-                                {"nesterov", nesterov_ ? 1.0 : 0.0},
-                                {"ns_steps", static_cast<double>(ns_steps_)},
-                                {"ns_bf16", static_cast<double>(ns_bf16_)}};
-    apply_options(merge_optimizer_options("muon", options, {{name, value}}));
-  }
-
   OptimizerState state_dict() const override {
     OptimizerState state;
     state["world_size"] = at::scalar_tensor(static_cast<int64_t>(world_), at::kLong);
+    state["step"] = at::scalar_tensor(steps_, at::kLong);
     for (const Bucket& bucket : buckets_) {
       for (int64_t j = 0; j < bucket.owned; ++j) state[momentum_key(bucket, j)] = bucket.momentum[j];
     }
@@ -117,10 +124,15 @@ class Muon final : public Optimizer {
 
   void load_state_dict(const OptimizerState& state) override {
     check_state_world_size("muon", state, world_);
+    auto step = state.find("step");
+    if (step == state.end() || step->second.numel() != 1) {
+      throw Error("muon state has no 'step' (the count of steps its momentum warm-up has taken)");
+    }
     at::NoGradGuard no_grad;
     for (const Bucket& bucket : buckets_) {
       for (int64_t j = 0; j < bucket.owned; ++j) load_optimizer_tensor(state, momentum_key(bucket, j), bucket.momentum[j]);
     }
+    steps_ = step->second.item<int64_t>();
   }
 
  private:
@@ -158,12 +170,12 @@ class Muon final : public Optimizer {
 
   // Momentum, Newton–Schulz and the parameter update for the matrices this rank owns. With
   // one rank they are updated in place; with several, in bucket.updated for the all-gather.
-  void update_owned(Bucket& bucket) {
+  void update_owned(Bucket& bucket, double momentum) {
     if (bucket.owned == 0) return;
     const ParamGroup& group = groups_[bucket.group];
     at::Tensor g = bucket.grads.narrow(0, 0, bucket.owned);
-    bucket.momentum.lerp_(g, 1.0 - momentum_);
-    const at::Tensor& direction = nesterov_ ? g.lerp_(bucket.momentum, momentum_) : bucket.momentum;
+    bucket.momentum.lerp_(g, 1.0 - momentum);
+    const at::Tensor& direction = nesterov_ ? g.lerp_(bucket.momentum, momentum) : bucket.momentum;
     const c10::ScalarType compute =
         ns_bf16_ < 0 ? newton_schulz_default_dtype(g.device()) : (ns_bf16_ == 1 ? at::kBFloat16 : at::kFloat);
     const at::Tensor x = newton_schulz5(direction, ns_steps_, compute);
@@ -193,23 +205,21 @@ class Muon final : public Optimizer {
     return groups_[bucket.group].name + "." + std::to_string(index) + ".momentum_buffer";
   }
 
+  // nanochat's get_muon_momentum: frac = min(step / warmup, 1), then (1 − frac)·start + frac·end.
+  double momentum_at(int64_t step) const {
+    if (momentum_warmup_steps_ == 0) return momentum_;
+    const double frac = std::min(static_cast<double>(step) / static_cast<double>(momentum_warmup_steps_), 1.0);
+    return (1.0 - frac) * momentum_start_ + frac * momentum_;
+  }
+
+  // `options` are resolved: every name present and in range.
   void apply_options(const OptimizerOptions& options) {
-    const double momentum = options.at("momentum"), nesterov = options.at("nesterov");
-    const double ns_steps = options.at("ns_steps"), ns_bf16 = options.at("ns_bf16");
-    if (!(momentum >= 0.0 && momentum < 1.0)) {
-      throw UsageError("muon: momentum must be in [0, 1), got " + std::to_string(momentum));
-    }
-    if (nesterov != 0.0 && nesterov != 1.0) throw UsageError("muon: nesterov must be 0 or 1");
-    if (!(ns_steps >= 1.0 && ns_steps <= 100.0) || ns_steps != std::floor(ns_steps)) {
-      throw UsageError("muon: ns_steps must be a whole number from 1 to 100, got " + std::to_string(ns_steps));
-    }
-    if (ns_bf16 != -1.0 && ns_bf16 != 0.0 && ns_bf16 != 1.0) {
-      throw UsageError("muon: ns_bf16 must be -1 (bf16 where fast), 0 (float) or 1 (bf16)");
-    }
-    momentum_ = momentum;
-    nesterov_ = nesterov == 1.0;
-    ns_steps_ = static_cast<int>(ns_steps);
-    ns_bf16_ = static_cast<int>(ns_bf16);
+    momentum_ = options.at("momentum");
+    momentum_start_ = options.at("momentum-start");
+    momentum_warmup_steps_ = static_cast<int64_t>(options.at("momentum-warmup-steps"));
+    nesterov_ = options.at("nesterov") == 1.0;
+    ns_steps_ = static_cast<int>(options.at("ns-steps"));
+    ns_bf16_ = static_cast<int>(options.at("ns-bf16"));
   }
 
   std::vector<ParamGroup> groups_;
@@ -218,6 +228,9 @@ class Muon final : public Optimizer {
   int rank_ = 0;
   int world_ = 1;
   double momentum_ = 0.95;
+  double momentum_start_ = 0.85;
+  int64_t momentum_warmup_steps_ = 300;
+  int64_t steps_ = 0;  // step() calls so far: where the momentum warm-up is
   bool nesterov_ = true;
   int ns_steps_ = 5;
   int ns_bf16_ = -1;

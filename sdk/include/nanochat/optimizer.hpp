@@ -1,13 +1,12 @@
 // The optimizer interface (plugin kind `optimizer`, e.g. "adamw" and "muon"): parameter
-// groups with their own learning rate, hyperparameters by name, and — since there is no
-// DDP wrapper (SPEC §4) — the cross-rank gradient averaging inside step(). With more than
-// one rank the state is sharded, so each rank saves and loads its own part of it.
-// Also SPEC §4's schedule and lr-scale formulas, and small helpers for implementations.
+// groups with their own learning rate, declared options (name, default, help, range), and —
+// since there is no DDP wrapper — the cross-rank gradient averaging inside step(). With more
+// than one rank the state is sharded, so each rank saves and loads its own part of it.
+// Also the AdamW groups' lr scale, and small helpers for implementations.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -18,6 +17,8 @@
 
 #include "nanochat/distributed.hpp"
 #include "nanochat/error.hpp"
+#include "nanochat/optimizer_options.hpp"
+#include "nanochat/plugin_options.hpp"
 
 namespace nanochat {
 
@@ -28,29 +29,34 @@ struct ParamGroup {
   double weight_decay = 0.0;       // decoupled: p *= 1 - lr·wd before each update
 };
 
-// Hyperparameters by name. Each optimizer lists the ones it knows in defaults().
-using OptimizerOptions = std::map<std::string, double>;
+// Option values by name (kebab-case), checked against describe_options().
+using OptimizerOptions = OptionValues;
 // Named tensors of one rank's optimizer state (what a checkpoint saves per rank).
 using OptimizerState = std::map<std::string, at::Tensor>;
 
-class Optimizer {
+// OptionDeclaring is the first and only base: the torch-free host asks an optimizer plugin
+// for describe_options() through it (`nanochat plugins info`).
+class Optimizer : public OptionDeclaring {
  public:
-  static constexpr const char* kInterfaceId = "nanochat.optimizer/1";
+  static constexpr const char* kInterfaceId = kOptimizerInterfaceId;
 
-  virtual ~Optimizer() = default;
+  // describe_options(): every hyperparameter this optimizer accepts, with default and range.
 
-  // Every hyperparameter this optimizer accepts, with its default value.
-  virtual OptimizerOptions defaults() const = 0;
+  // Whether ParamGroup::weight_decay may be non-zero. make_optimizers gives --weight-decay
+  // only to groups whose optimizer says yes; setup() refuses a decay it cannot apply.
+  virtual bool supports_weight_decay() const = 0;
 
-  // Takes the parameters to update (once, before the first step). `options` overrides
-  // defaults(); an unknown name or a value out of range throws UsageError. `dist` may be
-  // null for one process. Every rank passes the same groups, in the same order.
+  // Takes the parameters to update (once, before the first step). `options` overrides the
+  // declared defaults; an unknown name or a value out of range throws UsageError (see
+  // resolve_options). `dist` may be null for one process. Every rank passes the same groups,
+  // in the same order.
   virtual void setup(std::vector<ParamGroup> groups, const OptimizerOptions& options,
                      std::shared_ptr<Distributed> dist) = 0;
 
   // Averages the gradients across ranks, then updates the parameters; every rank ends with
   // the same parameters. Collective: all ranks call it together. Every parameter needs a
   // gradient (Error otherwise: a rank that skipped one would leave the others waiting).
+  // Schedules of the optimizer's own (e.g. Muon's momentum warm-up) count these calls.
   virtual void step() = 0;
 
   // Drops the gradients (set to none, as PyTorch does, so backward allocates fresh ones).
@@ -59,11 +65,8 @@ class Optimizer {
   // From the next step on, each group's lr is its initial lr · multiplier.
   virtual void set_lr_multiplier(double multiplier) = 0;
 
-  // Changes one hyperparameter between steps (e.g. Muon's "momentum" warm-up); the same
-  // names and checks as setup().
-  virtual void set_option(const std::string& name, double value) = 0;
-
-  // This rank's state as named contiguous tensors. They are the live state, not copies:
+  // This rank's state as named contiguous tensors, including whatever a resumed run needs to
+  // continue exactly (e.g. the count of steps taken). They are the live state, not copies:
   // save them before the next step().
   virtual OptimizerState state_dict() const = 0;
 
@@ -72,33 +75,12 @@ class Optimizer {
   virtual void load_state_dict(const OptimizerState& state) = 0;
 };
 
-// Muon's momentum warm-up: 0.85 at step 0, linearly to 0.95 at step 300, then constant.
-inline double muon_momentum(int64_t step) {
-  double frac = std::min(static_cast<double>(step) / 300.0, 1.0);
-  return (1.0 - frac) * 0.85 + frac * 0.95;
-}
-
 // The AdamW groups' lr scale for model width d: (d/768)^-½, so lrs tuned at d=768 carry over.
 inline double adamw_lr_scale(int64_t model_dim) {
   return std::pow(static_cast<double>(model_dim) / 768.0, -0.5);
 }
 
 // --- Helpers for implementations -------------------------------------------------------
-
-// `defaults` overridden by `given`; throws UsageError for a name not in `defaults`.
-inline OptimizerOptions merge_optimizer_options(const std::string& optimizer, const OptimizerOptions& defaults,
-                                                const OptimizerOptions& given) {
-  OptimizerOptions merged = defaults;
-  for (const auto& [name, value] : given) {
-    if (defaults.count(name) == 0) {
-      std::string known;
-      for (const auto& entry : defaults) known += (known.empty() ? "" : ", ") + entry.first;
-      throw UsageError("optimizer '" + optimizer + "' has no option '" + name + "' (it knows: " + known + ")");
-    }
-    merged[name] = value;
-  }
-  return merged;
-}
 
 inline std::string shape_text(at::IntArrayRef shape) {
   std::ostringstream out;
@@ -137,8 +119,10 @@ inline void check_state_world_size(const std::string& optimizer, const Optimizer
 }
 
 // Throws UsageError unless group names are unique and non-empty, lrs and weight decays
-// non-negative, and every parameter a floating-point tensor.
-inline void check_param_groups(const std::string& optimizer, const std::vector<ParamGroup>& groups) {
+// non-negative (zero where the optimizer does not support weight decay), and every
+// parameter a floating-point tensor.
+inline void check_param_groups(const std::string& optimizer, const std::vector<ParamGroup>& groups,
+                               bool supports_weight_decay = true) {
   for (size_t g = 0; g < groups.size(); ++g) {
     const ParamGroup& group = groups[g];
     const std::string where = "optimizer '" + optimizer + "', group '" + group.name + "'";
@@ -149,6 +133,10 @@ inline void check_param_groups(const std::string& optimizer, const std::vector<P
     if (!(group.lr >= 0.0)) throw UsageError(where + ": lr must be >= 0, got " + std::to_string(group.lr));
     if (!(group.weight_decay >= 0.0)) {
       throw UsageError(where + ": weight_decay must be >= 0, got " + std::to_string(group.weight_decay));
+    }
+    if (!supports_weight_decay && group.weight_decay != 0.0) {
+      throw UsageError(where + ": weight_decay is " + std::to_string(group.weight_decay) + ", but " + optimizer +
+                       " has no weight decay; give the group to an optimizer that supports it, or use 0");
     }
     for (size_t i = 0; i < group.params.size(); ++i) {
       if (!group.params[i].defined() || !group.params[i].is_floating_point()) {

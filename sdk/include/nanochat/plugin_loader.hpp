@@ -59,11 +59,19 @@ class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
   // the plugin provides another interface or its factory fails.
   template <class Interface>
   std::shared_ptr<Interface> create() {
-    void* object = create_raw(Interface::kInterfaceId);
+    return create_as<Interface>(Interface::kInterfaceId);
+  }
+
+  // Makes an object of the interface `interface_id` and views it as `Base`, which must be
+  // that interface itself or its first and only base class (then, in the Itanium C++ ABI,
+  // the two pointers are equal). For code without the interface's header: the torch-free
+  // host asks an optimizer, as an OptionDeclaring, for its options.
+  template <class Base>
+  std::shared_ptr<Base> create_as(const char* interface_id) {
+    void* object = create_raw(interface_id);
     auto keep_loaded = shared_from_this();
     auto destroy = destroy_fn();
-    return std::shared_ptr<Interface>(static_cast<Interface*>(object),
-                                      [keep_loaded, destroy](Interface* p) { destroy(p); });
+    return std::shared_ptr<Base>(static_cast<Base*>(object), [keep_loaded, destroy, object](Base*) { destroy(object); });
   }
 
   // Makes and destroys one object, to prove the factory works.

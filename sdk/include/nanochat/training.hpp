@@ -1,5 +1,5 @@
 // What every training stage (pretrain, midtrain, sft, rl) shares: building the optimizers
-// for a GPT from plugins (SPEC §4's split and learning rates), bits-per-byte evaluation,
+// for a GPT from plugins (nanochat's split and learning rates), bits-per-byte evaluation,
 // greedy samples, and checkpoints that hold the model, each rank's optimizer state and
 // the loop's metadata.
 #pragma once
@@ -18,35 +18,30 @@
 #include "nanochat/distributed.hpp"
 #include "nanochat/gpt.hpp"
 #include "nanochat/optimizer.hpp"
+#include "nanochat/optimizer_options.hpp"
 #include "nanochat/tokenizer.hpp"
 
 namespace nanochat {
 
-struct OptimizerChoice {
-  std::string matrix = "muon";      // plugin for the blocks' matrices
-  std::string embedding = "adamw";  // plugin for wte and lm_head
-  double matrix_lr = 0.02;
-  double embedding_lr = 0.2;
-  double unembedding_lr = 0.004;
-  double weight_decay = 0.0;
-};
-
-// The optimizers one after the other, stepped and scheduled together.
+// One instance per plugin named in an OptimizerChoice, holding all the groups given to that
+// plugin, stepped and scheduled together.
 struct OptimizerSet {
   std::vector<std::pair<std::string, std::shared_ptr<Optimizer>>> optimizers;  // (plugin name, optimizer)
 
   void step();
   void zero_grad();
   void set_lr_multiplier(double multiplier);
-  // Sets `name` on every optimizer that knows it (e.g. Muon's "momentum").
-  void set_option_where_known(const std::string& name, double value);
-  // Every optimizer's state, names prefixed with "<plugin>/".
+  // Every optimizer's state, names prefixed with "<plugin>/" (unique: one instance per plugin).
   OptimizerState state_dict() const;
   void load_state_dict(const OptimizerState& state);
 };
 
-// AdamW-like plugin for wte (embedding_lr) and lm_head (unembedding_lr), both scaled by
-// (d/768)^-½; Muon-like plugin for every block matrix (matrix_lr).
+// The groups "unembedding" (lm_head, unembedding_lr) and "embedding" (wte, embedding_lr),
+// both lrs scaled by (d/768)^-½, go to choice.embedding; "matrix" (every block matrix,
+// matrix_lr) to choice.matrix. A plugin chosen for both gets all three groups in one
+// instance. weight_decay goes to the groups whose plugin supports_weight_decay() (UsageError
+// when it is > 0 and none does), and choice.plugin_options to their plugins, checked first
+// against what the plugins declare (UsageError naming --optimizer-option).
 OptimizerSet make_optimizers(GPT& model, const OptimizerChoice& choice, std::shared_ptr<Distributed> dist);
 
 // <tokenizer dir>/token_bytes as an int64 tensor: each token's length in bytes, 0 for specials.

@@ -4,7 +4,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "nanochat/error.hpp"
 #include "nanochat/plugin_registry.hpp"
@@ -38,12 +40,6 @@ void OptimizerSet::set_lr_multiplier(double multiplier) {
   for (auto& [name, optimizer] : optimizers) optimizer->set_lr_multiplier(multiplier);
 }
 
-void OptimizerSet::set_option_where_known(const std::string& option, double value) {
-  for (auto& [name, optimizer] : optimizers) {
-    if (optimizer->defaults().count(option)) optimizer->set_option(option, value);
-  }
-}
-
 OptimizerState OptimizerSet::state_dict() const {
   OptimizerState all;
   for (const auto& [name, optimizer] : optimizers) {
@@ -66,17 +62,38 @@ void OptimizerSet::load_state_dict(const OptimizerState& state) {
 OptimizerSet make_optimizers(GPT& model, const OptimizerChoice& choice, std::shared_ptr<Distributed> dist) {
   ParamGroups groups = model.param_groups();
   const double scale = adamw_lr_scale(model.config().n_embd);
+  // (plugin, group) in nanochat's order: AdamW's groups, then Muon's.
+  const std::vector<std::pair<std::string, ParamGroup>> assigned = {
+      {choice.embedding, ParamGroup{"unembedding", tensors_of(groups.unembedding), choice.unembedding_lr * scale}},
+      {choice.embedding, ParamGroup{"embedding", tensors_of(groups.embedding), choice.embedding_lr * scale}},
+      {choice.matrix, ParamGroup{"matrix", tensors_of(groups.matrix), choice.matrix_lr}},
+  };
   OptimizerSet set;
-  if (choice.embedding == choice.matrix) {
-    throw UsageError("the matrix and embedding optimizers must be different plugins");
+  std::map<std::string, std::vector<ParamGroup>> groups_of;
+  std::map<std::string, OptionSpecs> declared;
+  for (const auto& [plugin, group] : assigned) {
+    if (declared.count(plugin) == 0) {
+      set.optimizers.emplace_back(plugin, make_optimizer(plugin));
+      declared[plugin] = set.optimizers.back().second->describe_options();
+    }
+    groups_of[plugin].push_back(group);
   }
-  auto embedding = make_optimizer(choice.embedding);
-  embedding->setup({ParamGroup{"unembedding", tensors_of(groups.unembedding), choice.unembedding_lr * scale, choice.weight_decay},
-                    ParamGroup{"embedding", tensors_of(groups.embedding), choice.embedding_lr * scale, choice.weight_decay}},
-                   {}, dist);
-  auto matrix = make_optimizer(choice.matrix);
-  matrix->setup({ParamGroup{"matrix", tensors_of(groups.matrix), choice.matrix_lr, choice.weight_decay}}, {}, dist);
-  set.optimizers = {{choice.embedding, embedding}, {choice.matrix, matrix}};
+  check_plugin_options(kOptimizerOptionFlag, choice.plugin_options, declared);
+  if (choice.weight_decay > 0.0 &&
+      std::none_of(set.optimizers.begin(), set.optimizers.end(), [](const auto& entry) { return entry.second->supports_weight_decay(); })) {
+    std::string in_use;
+    for (const auto& entry : set.optimizers) in_use += (in_use.empty() ? "" : ", ") + entry.first;
+    throw UsageError("--weight-decay " + std::to_string(choice.weight_decay) + ": no optimizer in use (" + in_use +
+                     ") supports weight decay; choose one that does (e.g. adamw) or use 0");
+  }
+  for (auto& [plugin, optimizer] : set.optimizers) {
+    std::vector<ParamGroup>& mine = groups_of[plugin];
+    if (optimizer->supports_weight_decay()) {
+      for (ParamGroup& group : mine) group.weight_decay = choice.weight_decay;
+    }
+    auto options = choice.plugin_options.find(plugin);
+    optimizer->setup(std::move(mine), options == choice.plugin_options.end() ? OptimizerOptions{} : options->second, dist);
+  }
   return set;
 }
 
