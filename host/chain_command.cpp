@@ -41,6 +41,17 @@ struct Chain {
   std::vector<ChainStep> steps;
 };
 
+// A chain name names the run folder under runs/, a step label the done marker inside it: each
+// must be one plain file name, so that no chain file can make nanochat write elsewhere.
+void require_plain_name(const fs::path& file, const std::string& what, const std::string& name) {
+  const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+                     name.find('\0') == std::string::npos;
+  if (!plain) {
+    throw UsageError(file.string() + ": " + what + " '" + name +
+                     "' must be a plain name (no '/', not '.' or '..'), since it names a file in the run folder");
+  }
+}
+
 Chain read_chain(const fs::path& file) {
   std::ifstream in(file);
   if (!in) throw UsageError("cannot read chain file " + file.string());
@@ -55,12 +66,14 @@ Chain read_chain(const fs::path& file) {
   }
   Chain chain;
   chain.name = keys.count("chain.name") ? keys["chain.name"] : file.stem().string();
+  require_plain_name(file, "chain name", chain.name);
   std::string list = keys["chain.stages"];
   for (char& c : list) {
     if (c == ',') c = ' ';
   }
   std::istringstream words(list);
   for (std::string label; words >> label;) {
+    require_plain_name(file, "step label", label);
     std::string stage = keys.count(label + ".stage") ? keys[label + ".stage"] : label;
     chain.steps.push_back({label, stage});
   }

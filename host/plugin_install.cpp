@@ -24,6 +24,15 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The folder `install` writes to and `remove` deletes from.
+fs::path user_dir_or_throw() {
+  auto dir = user_plugin_dir();
+  if (!dir) {
+    throw UsageError("there is no user plugin folder: set XDG_DATA_HOME or HOME to an absolute path");
+  }
+  return *dir;
+}
+
 // A temp folder removed when it goes out of scope.
 struct TempDir {
   fs::path path;
@@ -138,7 +147,7 @@ int install_plugins(const Args& args) {
   }
 
   std::vector<PluginStatus> checked = check_all(entries);
-  fs::path target_dir = user_plugin_dir();
+  fs::path target_dir = user_dir_or_throw();
   fs::create_directories(target_dir);
   for (const auto& status : checked) {
     fs::path target = target_dir / plugin_file_name(status.info->kind, status.info->name);
@@ -156,7 +165,7 @@ int remove_plugin(const Args& args) {
     kind_filter = spec.substr(0, slash);
     name = spec.substr(slash + 1);
   }
-  fs::path user_dir = user_plugin_dir();
+  fs::path user_dir = user_dir_or_throw();
   std::vector<PluginEntry> matches;
   for (const auto& entry : scan_plugin_dirs({user_dir})) {
     if (entry.name == name && (kind_filter.empty() || kind_filter == plugin_kind_name(entry.kind))) matches.push_back(entry);

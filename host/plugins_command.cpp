@@ -24,6 +24,13 @@ std::string abi_text(const PluginStatus& status) {
   return std::to_string(status.info->abi_major) + "." + std::to_string(status.info->abi_minor);
 }
 
+std::string libstdcxx_text(const std::vector<std::string>& needs) {
+  if (needs.empty()) return "needs no versioned symbols";
+  std::string text = "needs up to";
+  for (size_t i = 0; i < needs.size(); ++i) text += (i ? ", " : " ") + needs[i];
+  return text;
+}
+
 std::string status_text(const PluginStatus& status) {
   return status.ok() ? "ok" : "refused: " + status.refusal;
 }
@@ -39,6 +46,9 @@ nlohmann::json status_json(const PluginEntry& entry, const PluginStatus& status,
     row["description"] = status.info->description;
     row["torch_version"] = status.info->torch_version;
     row["interface"] = status.info->interface_id;
+    row["boost_version"] = status.info->boost_version ? boost_version_text(status.info->boost_version) : "";
+    row["compiler"] = status.info->compiler;
+    row["libstdcxx_needs"] = status.info->libstdcxx_needs;
   }
   return row;
 }
@@ -125,7 +135,10 @@ int plugin_info(const Args& args) {
             << "description: " << info.description << "\n"
             << "ABI:         " << abi_text(status) << "\n"
             << "interface:   " << info.interface_id << "\n"
-            << "LibTorch:    " << (info.torch_version.empty() ? "not used" : info.torch_version) << "\n";
+            << "LibTorch:    " << (info.torch_version.empty() ? "not used" : info.torch_version) << "\n"
+            << "Boost:       " << (info.boost_version ? boost_version_text(info.boost_version) : "not recorded (ABI 1.0)") << "\n"
+            << "compiler:    " << (info.compiler.empty() ? "not recorded (ABI 1.0)" : info.compiler) << "\n"
+            << "libstdc++:   " << libstdcxx_text(info.libstdcxx_needs) << "\n";
   if (status.ok() && info.kind == PluginKind::stage) {
     po::options_description options("Options");
     status.library->create<Stage>()->declare_options(options);

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "nanochat/base_dir.hpp"
@@ -20,7 +21,9 @@ struct FolderSummary {
   bool exists = false;
   uint64_t files = 0;
   uint64_t bytes = 0;
-  fs::file_time_type newest{};
+  // Not a default-constructed file_time_type: that is the file clock's epoch, which for
+  // libstdc++ is 2174-01-01, later than every real file, so max() never moved off it.
+  std::optional<fs::file_time_type> newest;
 };
 
 FolderSummary summarize(const fs::path& folder) {
@@ -32,7 +35,8 @@ FolderSummary summarize(const fs::path& folder) {
     if (!it->is_regular_file(ec)) continue;
     ++summary.files;
     summary.bytes += it->file_size(ec);
-    summary.newest = std::max(summary.newest, it->last_write_time(ec));
+    const fs::file_time_type written = it->last_write_time(ec);
+    if (!ec && (!summary.newest || written > *summary.newest)) summary.newest = written;
   }
   return summary;
 }
@@ -50,9 +54,13 @@ std::string human_size(uint64_t bytes) {
   return out.str();
 }
 
+// C++17 has no clock_cast between the file clock and the system clock (their epochs differ),
+// so the time is carried over as its distance from "now" on each clock: exact to the
+// microseconds between the two now() calls.
 std::string time_text(fs::file_time_type time) {
-  auto system = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-      time - fs::file_time_type::clock::now() + std::chrono::system_clock::now());
+  const auto file_now = fs::file_time_type::clock::now();
+  const auto system_now = std::chrono::system_clock::now();
+  const auto system = system_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(time - file_now);
   std::time_t t = std::chrono::system_clock::to_time_t(system);
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", std::localtime(&t));
@@ -78,7 +86,7 @@ class ArtifactsStage : public nanochat::Stage {
       }
       std::cout << std::right << std::setw(6) << summary.files << " files " << std::setw(10)
                 << human_size(summary.bytes);
-      if (summary.files > 0) std::cout << "  last changed " << time_text(summary.newest);
+      if (summary.newest) std::cout << "  last changed " << time_text(*summary.newest);
       std::cout << "\n";
     }
   }

@@ -16,6 +16,7 @@
 
 #include "chat_page.hpp"
 #include "http_error.hpp"
+#include "internal_error.hpp"
 #include "nanochat/log.hpp"
 #include "reply_shapes.hpp"
 
@@ -73,7 +74,9 @@ ChatServer::ChatServer(const ServerOptions& options)
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listen_socket_ = socket;
   });
-  http_->set_default_headers({{"Access-Control-Allow-Origin", "*"}});
+  // Pages of any other origin may call the API only when asked for (--cors): with a key in
+  // the browser, any site the user visits could otherwise talk to this server.
+  if (options.cors) http_->set_default_headers({{"Access-Control-Allow-Origin", "*"}});
   add_routes();
 }
 
@@ -114,8 +117,8 @@ ChatWorkers& ChatServer::ready_workers() const {
 
 bool ChatServer::authorized(const httplib::Request& request) const {
   // Open without a key: the health check (for supervisors), the page (a browser cannot
-  // attach a key to a page load; the page asks for it) and CORS preflights.
-  if (options_.api_key.empty() || request.path == "/health" || request.method == "OPTIONS" ||
+  // attach a key to a page load; the page asks for it) and, with --cors, CORS preflights.
+  if (options_.api_key.empty() || request.path == "/health" || (options_.cors && request.method == "OPTIONS") ||
       (request.method == "GET" && request.path == "/")) {
     return true;
   }
@@ -154,11 +157,13 @@ void ChatServer::add_routes() {
   http_->Post("/v1/chat/completions", [this](const Request& request, Response& response) {
     complete(request, response, ChatApi::openai);
   });
-  http_->Options(".*", [](const Request&, Response& response) {
-    response.status = 204;
-    response.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    response.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
-  });
+  if (options_.cors) {
+    http_->Options(".*", [](const Request&, Response& response) {
+      response.status = 204;
+      response.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      response.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    });
+  }
 
   // httplib's own refusals (no route, body too large) get the same error body as ours.
   http_->set_error_handler([](const Request& request, Response& response) {
@@ -170,15 +175,7 @@ void ChatServer::add_routes() {
   });
   http_->set_exception_handler([this](const Request&, Response& response, std::exception_ptr error) {
     ++counters_.failed;
-    std::string message = "internal error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      message += std::string(": ") + e.what();
-    } catch (...) {
-    }
-    log::error("serve: {}", message);
-    send_error(response, HttpError(500, "server_error", message));
+    send_error(response, internal_error(error));
   });
   http_->set_logger([](const Request& request, const Response& response) {
     // Supervisors poll /health; one line each would drown the rest.

@@ -1,5 +1,6 @@
 // The HTTP server (cpp-httplib): the chat page, nanochat's and OpenAI's chat completion
-// routes, /v1/models, /health and /stats, an optional Bearer key, and CORS for browsers.
+// routes, /v1/models, /health and /stats, an optional Bearer key, and (with --cors) CORS
+// for pages of other origins.
 // It listens before the model is loaded (health answers 503 until set_workers), so a
 // supervisor sees it come up and waits for ready.
 #pragma once
@@ -27,6 +28,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string api_key;  // "" = no key asked
+  bool cors = false;    // answer CORS preflights and allow every origin (Access-Control-Allow-Origin: *)
   size_t workers = 1;
   size_t max_queued = 64;  // requests waiting for a worker before 503
   SamplingDefaults defaults;

@@ -38,6 +38,7 @@ ServerOptions server_options(const po::variables_map& v) {
   s.max_queued = v["queue-size"].as<size_t>();
   check_range<size_t>("queue-size", s.max_queued, 0, 1024);  // each place holds an HTTP thread
   s.api_key = v["api-key"].as<std::string>();
+  s.cors = v["cors"].as<bool>();
   // A key on the command line shows in `ps`; the environment does not.
   if (const char* key = std::getenv("NANOCHAT_API_KEY"); s.api_key.empty() && key != nullptr) s.api_key = key;
   s.defaults.temperature = v["temperature"].as<double>();
@@ -100,6 +101,7 @@ class ServeStage : public Stage {
       ("workers", po::value<size_t>()->default_value(d.workers), "requests generated in parallel, one engine each")
       ("queue-size", po::value<size_t>()->default_value(d.max_queued), "requests that may wait for a worker; more get 503")
       ("api-key", po::value<std::string>()->default_value(""), "require 'Authorization: Bearer KEY' on every route but /health and / (or set NANOCHAT_API_KEY)")
+      ("cors", po::bool_switch(), "let web pages of any origin call the API (Access-Control-Allow-Origin: *); off: only the served page")
       ("temperature", po::value<double>()->default_value(d.defaults.temperature, fmt::format("{}", d.defaults.temperature)), "default sampling temperature (0: greedy)")
       ("top-k", po::value<int>()->default_value(d.defaults.top_k), "default top-k")
       ("max-tokens", po::value<int>()->default_value(d.defaults.max_tokens), "default reply length cap in tokens");

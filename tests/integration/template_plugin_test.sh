@@ -35,7 +35,7 @@ installed="$XDG_DATA_HOME/nanochat/plugins/libnanochat-stage-artifacts.so"
 
 step "nanochat plugins list"
 "$nanochat" plugins list | tee "$work/list.txt"
-grep -E "^stage +artifacts +0\.1\.0 +1\.0 +$installed +ok$" "$work/list.txt" > /dev/null \
+grep -E "^stage +artifacts +0\.1\.0 +1\.[0-9]+ +$installed +ok$" "$work/list.txt" > /dev/null \
   || fail "the user-installed plugin is not listed first and ok"
 
 step "nanochat run artifacts"

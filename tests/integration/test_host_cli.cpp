@@ -1,11 +1,21 @@
 // The `nanochat` host end to end: the real binary, real plugin libraries (tests/plugins),
-// real files. Covers the plugin contract's refusals, the search path, options from INI and
-// command line, chains with done markers, and installing/removing plugins.
+// real files. Covers the plugin contract's refusals, the search path (no relative folder
+// without HOME, no build tree for an installed binary), options from INI and command line,
+// chains with done markers (and names that would escape the run folder), installing and
+// removing plugins, and the template plugin's artifact listing.
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
+
+#include "nanochat/build_config.hpp"
+#include "nanochat/plugin_abi.h"
 
 #include "host_process.hpp"
 #include "nanochat/subprocess.hpp"
@@ -69,7 +79,7 @@ TEST_F(HostCli, HelpAndVersion) {
 
   HostResult version = nanochat({"--version"});
   ASSERT_EQ(version.exit_code, 0) << version.err;
-  EXPECT_NE(version.out.find("SDK ABI 1.0"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("SDK ABI 1." + std::to_string(NANOCHAT_ABI_MINOR)), std::string::npos) << version.out;
   EXPECT_NE(version.out.find("LibTorch 2.11.0 loaded"), std::string::npos) << version.out;
   EXPECT_NE(version.out.find("Gloo in build: yes"), std::string::npos) << version.out;
   EXPECT_NE(version.out.find("GPUs visible: "), std::string::npos) << version.out;
@@ -105,13 +115,21 @@ TEST_F(HostCli, ListShowsEveryRefusalWithItsReason) {
   for (const auto& row : rows) status[row["name"]] = row["status"];
   EXPECT_EQ(status["echo"], "ok");
   EXPECT_NE(status["badmajor"].find("refused: SDK ABI major 99"), std::string::npos) << status["badmajor"];
-  EXPECT_NE(status["newminor"].find("refused: needs SDK ABI 1.1"), std::string::npos) << status["newminor"];
+  EXPECT_NE(status["newminor"].find("refused: needs SDK ABI 1." + std::to_string(NANOCHAT_ABI_MINOR + 1)),
+            std::string::npos)
+      << status["newminor"];
   EXPECT_NE(status["noentry"].find("refused: not a nanochat plugin"), std::string::npos) << status["noentry"];
   EXPECT_NE(status["throws"].find("refused: factory failed: factory exploded on purpose"), std::string::npos)
       << status["throws"];
   EXPECT_NE(status["oldtorch"].find("refused: built with LibTorch 1.0.0"), std::string::npos) << status["oldtorch"];
   EXPECT_NE(status["oldabi"].find("refused: built with _GLIBCXX_USE_CXX11_ABI"), std::string::npos)
       << status["oldabi"];
+  EXPECT_NE(status["oldboost"].find("refused: built with Boost"), std::string::npos) << status["oldboost"];
+  EXPECT_NE(status["fnentry"].find("refused: 'nanochat_plugin_entry' is exported as a function"), std::string::npos)
+      << status["fnentry"];
+  EXPECT_NE(status["newcxx"].find("refused: needs libstdc++ symbol version GLIBCXX_3.4.99"), std::string::npos)
+      << status["newcxx"];
+  EXPECT_EQ(status["abi10"], "ok") << "a plugin built for ABI 1.0 must keep loading";
 
   HostResult table = nanochat({"plugins", "list"});
   ASSERT_EQ(table.exit_code, 0);
@@ -120,7 +138,7 @@ TEST_F(HostCli, ListShowsEveryRefusalWithItsReason) {
 }
 
 TEST_F(HostCli, RefusedPluginsNeverRun) {
-  for (std::string name : {"badmajor", "newminor", "noentry", "throws", "oldtorch", "oldabi"}) {
+  for (std::string name : {"badmajor", "newminor", "noentry", "fnentry", "throws", "oldtorch", "oldabi", "oldboost", "newcxx"}) {
     HostResult r = nanochat({"run", name});
     EXPECT_EQ(r.exit_code, 2) << name << ": " << r.err;
     expect_one_line_error(r, "refused");
@@ -183,6 +201,113 @@ TEST_F(HostCli, SearchPathOrderAndDuplicates) {
   EXPECT_EQ(fs::path(echo_rows[1].first).parent_path(), fs::canonical(a));  // then the env, in order
   EXPECT_NE(echo_rows[1].second.find("duplicate: shadowed by"), std::string::npos);
   EXPECT_EQ(fs::path(echo_rows[2].first).parent_path(), fs::canonical(b));
+}
+
+TEST_F(HostCli, InfoShowsWhatBindsAPluginToTheHost) {
+  HostResult info = nanochat({"plugins", "info", "echo"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("Boost:       1."), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("compiler:    "), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("libstdc++:   needs up to "), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("GLIBCXX_3.4"), std::string::npos) << info.out;
+
+  HostResult old = nanochat({"plugins", "info", "abi10"});
+  ASSERT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_NE(old.out.find("Boost:       not recorded (ABI 1.0)"), std::string::npos) << old.out;
+}
+
+// Paths of the rows of `plugins list --json`.
+std::vector<std::string> listed_paths(const HostResult& list) {
+  std::vector<std::string> paths;
+  for (const auto& row : nlohmann::json::parse(list.out)) paths.push_back(row["path"]);
+  return paths;
+}
+
+TEST_F(HostCli, InstalledHostIgnoresTheBuildTree) {
+  const std::string build_plugins = fs::canonical(NANOCHAT_BUILD_PLUGIN_DIR).string();
+  set_env("NANOCHAT_PLUGIN_PATH", "");
+  auto from_build = listed_paths(nanochat({"plugins", "list", "--json"}));
+  EXPECT_NE(std::find(from_build.begin(), from_build.end(), build_plugins + "/libnanochat-stage-artifacts.so"),
+            from_build.end())
+      << "the build tree's own binary searches the build tree";
+
+  // The same binary in a prefix outside the build tree (its build RPATH still finds the SDK
+  // library), with the prefix's own plugin folder.
+  fs::path prefix = scratch.path / "prefix";
+  fs::create_directories(prefix / "bin");
+  fs::create_directories(prefix / NANOCHAT_PLUGIN_SUBDIR);
+  fs::copy_file(NANOCHAT_TEST_HOST, prefix / "bin" / "nanochat");
+  fs::copy_file(kPluginDir / "libnanochat-stage-echo.so", prefix / NANOCHAT_PLUGIN_SUBDIR / "libnanochat-stage-echo.so");
+  HostResult list = nanochat::test::run_host((prefix / "bin" / "nanochat").string(), {"plugins", "list", "--json"}, env);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto paths = listed_paths(list);
+  EXPECT_EQ(paths, std::vector<std::string>{(fs::canonical(prefix / NANOCHAT_PLUGIN_SUBDIR) / "libnanochat-stage-echo.so").string()})
+      << "only the prefix's own plugins: " << list.out;
+}
+
+TEST_F(HostCli, NoHomeMeansNoRelativePluginFolder) {
+  // Where "$HOME/.local/share/nanochat/plugins" would point with HOME unset and taken as ".".
+  fs::path cwd = scratch.path / "cwd";
+  fs::path relative_user_dir = cwd / ".local" / "share" / "nanochat" / "plugins";
+  fs::create_directories(relative_user_dir);
+  fs::copy_file(kPluginDir / "libnanochat-stage-echo.so", relative_user_dir / "libnanochat-stage-echo.so");
+  set_env("NANOCHAT_PLUGIN_PATH", "");
+  HostResult list = nanochat::test::run_host(
+      "/usr/bin/env", {"-u", "HOME", "-u", "XDG_DATA_HOME", "-C", cwd.string(), NANOCHAT_TEST_HOST, "plugins", "list", "--json"},
+      env);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const auto& path : listed_paths(list)) {
+    EXPECT_EQ(path.find(cwd.string()), std::string::npos) << "searched a folder relative to the working folder: " << path;
+  }
+}
+
+TEST_F(HostCli, ChainNamesThatWouldLeaveTheRunFolderAreRefused) {
+  fs::path chain = scratch.path / "chain.ini";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[chain]\nname = demo\nstages = first ../escape\n[first]\nstage = echo\n", "step label '../escape'"},
+      {"[chain]\nname = demo\nstages = a/b\n", "step label 'a/b'"},
+      {"[chain]\nname = demo\nstages = ..\n", "step label '..'"},
+      {"[chain]\nname = ../../outside\nstages = first\n[first]\nstage = echo\n", "chain name '../../outside'"},
+      {"[chain]\nname = /tmp/abs\nstages = first\n[first]\nstage = echo\n", "chain name '/tmp/abs'"},
+  };
+  for (const auto& [text, fragment] : bad) {
+    write_text(chain, text);
+    HostResult r = nanochat({"chain", chain.string()});
+    EXPECT_EQ(r.exit_code, 2) << text << r.err;
+    expect_one_line_error(r, fragment);
+    EXPECT_NE(r.err.find("must be a plain name"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("echo:"), std::string::npos) << "a step ran: " << r.out;
+  }
+  EXPECT_FALSE(fs::exists(scratch.path / "base" / "runs" / "escape.done"));
+  EXPECT_FALSE(fs::exists(scratch.path / "outside"));
+}
+
+TEST_F(HostCli, ArtifactsListsWhenAFileReallyChanged) {
+  fs::path file = scratch.path / "base" / "tokenizer" / "tokenizer.bin";
+  fs::create_directories(file.parent_path());
+  write_text(file, "tokens");
+  // 2021-06-15 12:00:30 UTC; read back in UTC.
+  std::tm when{};
+  when.tm_year = 2021 - 1900;
+  when.tm_mon = 5;
+  when.tm_mday = 15;
+  when.tm_hour = 12;
+  when.tm_sec = 30;
+  const timespec times[2] = {{timegm(&when), 0}, {timegm(&when), 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  set_env("TZ", "UTC");
+  HostResult r = nanochat({"run", "artifacts"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("last changed 2021-06-15 12:00"), std::string::npos) << r.out;
+
+  // A file written now shows today (UTC), not a date in another century.
+  write_text(scratch.path / "base" / "tokenizer" / "fresh.txt", "new");
+  std::time_t now = std::time(nullptr);
+  char today[16];
+  std::strftime(today, sizeof today, "%Y-%m-%d", std::gmtime(&now));
+  HostResult fresh = nanochat({"run", "artifacts"});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find(std::string("last changed ") + today), std::string::npos) << fresh.out;
 }
 
 TEST_F(HostCli, ChainStopsAtFailureAndResumes) {

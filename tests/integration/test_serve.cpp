@@ -2,7 +2,8 @@
 // and real HTTP. Streaming and non-streaming replies parse; OpenAI's shapes pass a strict
 // check of field names and types; every guard answers 400 with an OpenAI error body; 50
 // concurrent streams all finish; a full queue answers 503; a client that hangs up frees
-// its worker; --api-key is enforced; UTF-8 (CJK, emoji) is never split in a stream.
+// its worker; --api-key is enforced; other origins get CORS headers only with --cors; a 500
+// never shows the exception's text; UTF-8 (CJK, emoji) is never split in a stream.
 // The models are trained in the suite's set-up through the real host, on real text.
 #include <gtest/gtest.h>
 
@@ -16,7 +17,9 @@
 #include <thread>
 
 #include "host_process.hpp"
+#include "internal_error.hpp"
 #include "nanochat/utf8.hpp"
+#include "reply_shapes.hpp"
 #include "serve_process.hpp"
 
 namespace fs = std::filesystem;
@@ -534,6 +537,35 @@ TEST_F(ServeTest, ApiKeyIsEnforced) {
   }
 }
 
+TEST_F(ServeTest, CorsHeadersOnlyWithTheFlag) {
+  auto client = shared_server->client();
+  auto models = client.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, 200);
+  EXPECT_FALSE(models->has_header("Access-Control-Allow-Origin")) << "CORS is off unless --cors";
+  auto preflight = client.Options("/v1/chat/completions");
+  ASSERT_TRUE(preflight);
+  EXPECT_NE(preflight->status, 204);
+  EXPECT_FALSE(preflight->has_header("Access-Control-Allow-Methods"));
+
+  std::unique_ptr<ServeProcess> server(start({"--model-tag", "serve_test", "--cors", "--api-key", "k"}, "cors"));
+  auto cors_client = server->client();
+  const httplib::Headers key = {{"Authorization", "Bearer k"}};
+  auto allowed = cors_client.Get("/v1/models", key);
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "*");
+  // A browser's preflight carries no key; it is answered so the real request can follow.
+  auto cors_preflight = cors_client.Options("/v1/chat/completions");
+  ASSERT_TRUE(cors_preflight);
+  EXPECT_EQ(cors_preflight->status, 204);
+  EXPECT_NE(cors_preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  auto completion = cors_client.Post("/v1/chat/completions", key, chat("hi", {{"max_tokens", 2}}).dump(), "application/json");
+  ASSERT_TRUE(completion);
+  EXPECT_EQ(completion->status, 200);
+  EXPECT_EQ(completion->get_header_value("Access-Control-Allow-Origin"), "*");
+}
+
 // The UTF-8 model writes CJK and emoji as byte tokens: no event may hold part of a
 // character, and the streamed text must equal the unstreamed reply of the same seed.
 TEST_F(ServeTest, Utf8IsNeverSplitInAStream) {
@@ -564,6 +596,33 @@ TEST_F(ServeTest, Utf8IsNeverSplitInAStream) {
     }
   }
   EXPECT_GE(wide_chars, 20u) << "the model should write CJK and emoji";
+}
+
+// What the exception handler sends for a failure nobody refused on purpose: a 500 whose body
+// names an id, not the exception's text, which goes to the log beside that id.
+TEST(ServeInternalError, TheClientGetsAnIdAndTheLogGetsTheText) {
+  const std::string secret = "cannot map /home/alice/models/model_000700.pt: 137438953472 bytes";
+  testing::internal::CaptureStderr();
+  const nanochat::serve::HttpError error = nanochat::serve::internal_error(std::make_exception_ptr(std::runtime_error(secret)));
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(error.status, 500);
+  const std::string body = nanochat::serve::openai_error(error).dump();
+  EXPECT_EQ(body.find("alice"), std::string::npos) << body;
+  EXPECT_EQ(body.find("137438953472"), std::string::npos) << body;
+  expect_error_body(body, "internal server error (id err-");
+  const std::string message = error.what();
+  const size_t at = message.find("err-");
+  ASSERT_NE(at, std::string::npos) << message;
+  const std::string id = message.substr(at, 20);  // "err-" and 16 hex digits
+  EXPECT_NE(log.find(id), std::string::npos) << log;
+  EXPECT_NE(log.find(secret), std::string::npos) << log;
+
+  // Each failure gets its own id, also for a thrown non-std::exception.
+  testing::internal::CaptureStderr();
+  const nanochat::serve::HttpError other = nanochat::serve::internal_error(std::make_exception_ptr(42));
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(std::string(other.what()).find(id), std::string::npos);
+  EXPECT_EQ(other.code, "internal_error");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // One stage plugin source, built several times with different compile definitions: the
-// good plugin the host must accept and run, and each kind of bad one it must refuse
-// (other ABI major, newer minor, other LibTorch, other C++ ABI, no entry, throwing factory).
+// good plugin the host must accept and run, an ABI 1.0 one it must still accept, and each
+// kind of bad one it must refuse (other ABI major, newer minor, other LibTorch, other C++
+// ABI, other Boost, no entry, an entry that is a function, throwing factory).
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -21,6 +22,15 @@
 #endif
 #ifndef TEST_CXX11_ABI
 #define TEST_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
+#endif
+#ifndef TEST_BOOST_VERSION
+#define TEST_BOOST_VERSION BOOST_VERSION
+#endif
+// An ABI 1.0 plugin says its descriptor ends at `destroy`: the host must not read further.
+#ifdef TEST_ABI_1_0_SIZE
+#define TEST_STRUCT_SIZE (offsetof(nanochat_plugin_descriptor, destroy) + sizeof(nanochat_destroy_fn))
+#else
+#define TEST_STRUCT_SIZE sizeof(nanochat_plugin_descriptor)
 #endif
 
 namespace po = boost::program_options;
@@ -61,7 +71,7 @@ class EchoStage : public nanochat::Stage {
 const nanochat_plugin_descriptor descriptor = {
     TEST_ABI_MAJOR,
     TEST_ABI_MINOR,
-    sizeof(nanochat_plugin_descriptor),
+    TEST_STRUCT_SIZE,
     NANOCHAT_KIND_STAGE,
     TEST_PLUGIN_NAME,
     "1.0.0",
@@ -71,12 +81,19 @@ const nanochat_plugin_descriptor descriptor = {
     nanochat::Stage::kInterfaceId,
     &nanochat::plugin_detail::create_object<nanochat::Stage, EchoStage>,
     &nanochat::plugin_detail::destroy_object<nanochat::Stage>,
+    TEST_BOOST_VERSION,
+    NANOCHAT_COMPILER_TEXT,
 };
 
 }  // namespace
 
 extern "C" const nanochat_plugin_descriptor* test_plugin_describe() noexcept { return &descriptor; }
 
-#ifndef TEST_NO_ENTRY
+#if defined(TEST_ENTRY_IS_FUNCTION)
+// The mistake the host must catch: a function under the entry's name instead of the alias.
+extern "C" __attribute__((visibility("default"))) const nanochat_plugin_descriptor* nanochat_plugin_entry() noexcept {
+  return &descriptor;
+}
+#elif !defined(TEST_NO_ENTRY)
 BOOST_DLL_ALIAS(test_plugin_describe, nanochat_plugin_entry)
 #endif

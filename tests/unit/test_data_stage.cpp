@@ -32,7 +32,8 @@ class DataStage : public ::testing::Test {
  protected:
   // One tokenizer for the whole suite: training it is the slow part.
   static inline nanochat::test::ScratchDir* scratch = nullptr;
-  static inline std::string skip_reason;
+  static inline std::string skip_reason;   // only for missing shared data
+  static inline std::string setup_failure;  // anything else that broke: every test fails with it
   static inline std::shared_ptr<Tokenizer> tokenizer;
 
   static std::vector<std::pair<std::string, std::string>> env() {
@@ -50,10 +51,11 @@ class DataStage : public ::testing::Test {
       skip_reason = "no shared data at " + kData.string();
       return;
     }
+    // The plugins are this test's build dependencies: one missing is a broken build, not a skip.
     for (const char* plugin : {"libnanochat-stage-tokenizer.so", "libnanochat-stage-data.so",
                                "libnanochat-tokenizer-bpe.so"}) {
       if (!fs::exists(kPlugins / plugin)) {
-        skip_reason = std::string(plugin) + " is not built in " + kPlugins.string();
+        setup_failure = std::string(plugin) + " is not built in " + kPlugins.string();
         return;
       }
     }
@@ -61,12 +63,16 @@ class DataStage : public ::testing::Test {
     HostResult trained = nanochat({"run", "tokenizer", "--corpus", (kData / "pretrain_tinyshakespeare").string(),
                                    "--vocab-size", "512", "--doc-cap", "0", "--eval-docs", "0"});
     if (trained.exit_code != 0) {
-      skip_reason = "`nanochat run tokenizer` failed: " + trained.err;
+      setup_failure = "`nanochat run tokenizer` failed with exit code " + std::to_string(trained.exit_code) + ": " + trained.err;
       return;
     }
-    PluginRegistry::instance().set_search_dirs({kPlugins});
-    tokenizer = PluginRegistry::instance().create<Tokenizer>(PluginKind::tokenizer, "bpe");
-    tokenizer->load(scratch->path / "base" / "tokenizer");
+    try {
+      PluginRegistry::instance().set_search_dirs({kPlugins});
+      tokenizer = PluginRegistry::instance().create<Tokenizer>(PluginKind::tokenizer, "bpe");
+      tokenizer->load(scratch->path / "base" / "tokenizer");
+    } catch (const std::exception& e) {
+      setup_failure = std::string("loading the trained tokenizer failed: ") + e.what();
+    }
   }
 
   static void TearDownTestSuite() {
@@ -77,6 +83,7 @@ class DataStage : public ::testing::Test {
 
   void SetUp() override {
     if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
+    ASSERT_TRUE(setup_failure.empty()) << setup_failure;
   }
 
   // Every shard of `dir` in index order, as one stream cut at each BOS and decoded.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 namespace nanochat {
@@ -18,8 +19,13 @@ enum class Artifact {
   runs,  // chain run folders (done markers)
 };
 
-// $NANOCHAT_BASE_DIR, else $HOME/.cache/nanochat.
+// $NANOCHAT_BASE_DIR, else home_dir()/.cache/nanochat. Throws Error when neither exists.
 std::filesystem::path base_dir();
+
+// The user's home folder, always absolute: $HOME when it is an absolute path, else the
+// password database's entry for this user; nullopt when neither gives one (a relative
+// path would silently mean "wherever the process happens to run").
+std::optional<std::filesystem::path> home_dir();
 
 // The folder name of an artifact under the base dir, e.g. "base_checkpoints".
 const char* artifact_folder(Artifact artifact);

@@ -1,6 +1,8 @@
-// Opening one plugin library: read its descriptor, check it against this SDK (ABI major and
-// minor, descriptor size, LibTorch version, C++ ABI, kind, name), and make objects through
-// its factory. Objects keep their library loaded: it is closed only after the last one dies.
+// Opening one plugin library: check the libstdc++ symbol versions it needs against the
+// host's libstdc++ (before loading it), check that its entry is an exported variable, read
+// its descriptor, check it against this SDK (ABI major and minor, descriptor size, LibTorch
+// version, C++ ABI, Boost version, kind, name), and make objects through its factory.
+// Objects keep their library loaded: it is closed only after the last one dies.
 #pragma once
 
 #include <filesystem>
@@ -31,6 +33,11 @@ struct PluginInfo {
   std::string torch_version;  // "" for a torch-free plugin
   int cxx11_abi = 0;
   std::string interface_id;
+  uint32_t boost_version = 0;  // 0: an ABI 1.0 descriptor, which does not record it
+  std::string compiler;        // "" likewise
+  // The newest libstdc++ symbol version the library needs in each family, read from its
+  // ELF file: e.g. {"CXXABI_1.3.13", "GLIBCXX_3.4.30"}.
+  std::vector<std::string> libstdcxx_needs;
 };
 
 // What this host accepts; the defaults are the facts of this build.
@@ -39,12 +46,22 @@ struct HostAbi {
   uint32_t abi_minor = NANOCHAT_ABI_MINOR;
   std::string torch_version;  // LibTorch this SDK was built with
   int cxx11_abi = 0;
+  uint32_t boost_version = 0;  // BOOST_VERSION
   static HostAbi current();
 };
 
 // Returns "" when the descriptor is acceptable, else the reason it is refused. Reads
-// abi_major first and nothing else when it differs (a foreign layout is not trusted).
+// abi_major first and nothing else when it differs (a foreign layout is not trusted), and
+// fields appended after ABI 1.0 only when struct_size covers them.
 std::string check_descriptor(const nanochat_plugin_descriptor& descriptor, const HostAbi& host);
+
+// "1.81.0" for BOOST_VERSION 108100.
+std::string boost_version_text(uint32_t boost_version);
+
+// Returns "" when every libstdc++ symbol version the ELF file `library` needs is defined by
+// the libstdc++ loaded in this process, else the reason it is refused. Reads the file only:
+// nothing of it runs. `needs` receives the newest needed version of each family.
+std::string check_libstdcxx_needs(const std::filesystem::path& library, std::vector<std::string>* needs = nullptr);
 
 class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
  public:

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,11 +25,15 @@ struct PluginEntry {
 
 // The folders searched, in order: `extra` (--plugin-path), NANOCHAT_PLUGIN_PATH (':'-separated),
 // the user folder, the install prefix's lib/nanochat/plugins (next to the running binary),
-// then the build tree. Folders that do not exist are kept out.
+// then the build tree's plugin folder, only when the running binary is inside the build
+// tree (an installed nanochat never loads what a later build leaves there). Folders that do
+// not exist are kept out.
 std::vector<std::filesystem::path> default_plugin_dirs(const std::vector<std::filesystem::path>& extra);
 
-// $XDG_DATA_HOME/nanochat/plugins, else ~/.local/share/nanochat/plugins.
-std::filesystem::path user_plugin_dir();
+// $XDG_DATA_HOME/nanochat/plugins, else <home>/.local/share/nanochat/plugins (home_dir() of
+// base_dir.hpp); nullopt when there is no home to put it in. Always absolute: a relative
+// XDG_DATA_HOME is ignored, as the XDG spec asks.
+std::optional<std::filesystem::path> user_plugin_dir();
 
 // Every libnanochat-*.so in `dirs`, first match per kind+name wins; files whose names
 // do not parse are reported as kind/name from the name as far as possible.
@@ -38,8 +43,10 @@ class PluginRegistry {
  public:
   static PluginRegistry& instance();
 
+  // Safe to call from any thread: the folders are computed once (default_plugin_dirs) and
+  // handed out as copies, so a set_search_dirs on another thread never changes a list in use.
   void set_search_dirs(std::vector<std::filesystem::path> dirs);
-  const std::vector<std::filesystem::path>& search_dirs();
+  std::vector<std::filesystem::path> search_dirs();
 
   std::vector<PluginEntry> scan();
 
@@ -55,9 +62,10 @@ class PluginRegistry {
   }
 
  private:
-  std::mutex mutex_;
+  std::mutex dirs_mutex_;  // guards dirs_set_ and dirs_
   bool dirs_set_ = false;
   std::vector<std::filesystem::path> dirs_;
+  std::mutex loaded_mutex_;  // guards loaded_; held while a library opens, so it opens once
   std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> loaded_;
 };
 

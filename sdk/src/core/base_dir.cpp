@@ -1,7 +1,11 @@
 // The artifact layout of DESIGN.md: one folder per product under NANOCHAT_BASE_DIR.
 #include "nanochat/base_dir.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <vector>
 
 #include "nanochat/error.hpp"
 
@@ -11,11 +15,27 @@ std::filesystem::path base_dir() {
   if (const char* dir = std::getenv("NANOCHAT_BASE_DIR"); dir != nullptr && *dir != '\0') {
     return std::filesystem::path(dir);
   }
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') {
-    throw Error("neither NANOCHAT_BASE_DIR nor HOME is set: set NANOCHAT_BASE_DIR to a folder for artifacts");
+  auto home = home_dir();
+  if (!home) {
+    throw Error("NANOCHAT_BASE_DIR is not set and there is no home folder (HOME is unset or relative): "
+                "set NANOCHAT_BASE_DIR to a folder for artifacts");
   }
-  return std::filesystem::path(home) / ".cache" / "nanochat";
+  return *home / ".cache" / "nanochat";
+}
+
+std::optional<std::filesystem::path> home_dir() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && std::filesystem::path(home).is_absolute()) {
+    return std::filesystem::path(home);
+  }
+  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buffer(size > 0 ? static_cast<size_t>(size) : 16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr ||
+      found->pw_dir == nullptr || !std::filesystem::path(found->pw_dir).is_absolute()) {
+    return std::nullopt;
+  }
+  return std::filesystem::path(found->pw_dir);
 }
 
 const char* artifact_folder(Artifact artifact) {

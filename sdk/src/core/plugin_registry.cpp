@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "nanochat/base_dir.hpp"
 #include "nanochat/build_config.hpp"
 
 namespace nanochat {
@@ -25,28 +26,42 @@ std::vector<fs::path> split_path_list(const char* list) {
   return dirs;
 }
 
-fs::path running_binary_dir() {
+fs::path running_binary() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : self.parent_path();
+  return ec ? fs::path() : self;
+}
+
+// Whether `file` lies under `dir`, both with symbolic links resolved.
+bool is_inside(const fs::path& file, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path real_file = fs::weakly_canonical(file, ec);
+  if (ec) return false;
+  const fs::path real_dir = fs::weakly_canonical(dir, ec);
+  if (ec) return false;
+  auto [dir_end, file_at] = std::mismatch(real_dir.begin(), real_dir.end(), real_file.begin(), real_file.end());
+  return dir_end == real_dir.end() || (std::next(dir_end) == real_dir.end() && dir_end->empty());
 }
 
 }  // namespace
 
-fs::path user_plugin_dir() {
+std::optional<fs::path> user_plugin_dir() {
   const char* xdg = std::getenv("XDG_DATA_HOME");
-  if (xdg != nullptr && *xdg != '\0') return fs::path(xdg) / "nanochat" / "plugins";
-  const char* home = std::getenv("HOME");
-  return fs::path(home ? home : ".") / ".local" / "share" / "nanochat" / "plugins";
+  if (xdg != nullptr && fs::path(xdg).is_absolute()) return fs::path(xdg) / "nanochat" / "plugins";
+  auto home = home_dir();
+  if (!home) return std::nullopt;
+  return *home / ".local" / "share" / "nanochat" / "plugins";
 }
 
 std::vector<fs::path> default_plugin_dirs(const std::vector<fs::path>& extra) {
   std::vector<fs::path> candidates(extra);
   for (auto& dir : split_path_list(std::getenv("NANOCHAT_PLUGIN_PATH"))) candidates.push_back(dir);
-  candidates.push_back(user_plugin_dir());
-  fs::path bin = running_binary_dir();
-  if (!bin.empty()) candidates.push_back(bin.parent_path() / NANOCHAT_PLUGIN_SUBDIR);
-  candidates.emplace_back(NANOCHAT_BUILD_PLUGIN_DIR);
+  if (auto user = user_plugin_dir()) candidates.push_back(*user);
+  const fs::path self = running_binary();
+  if (!self.empty()) {
+    candidates.push_back(self.parent_path().parent_path() / NANOCHAT_PLUGIN_SUBDIR);
+    if (is_inside(self, NANOCHAT_BUILD_DIR)) candidates.emplace_back(NANOCHAT_BUILD_PLUGIN_DIR);
+  }
 
   std::vector<fs::path> dirs;
   std::set<fs::path> seen;
@@ -94,13 +109,13 @@ PluginRegistry& PluginRegistry::instance() {
 }
 
 void PluginRegistry::set_search_dirs(std::vector<fs::path> dirs) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(dirs_mutex_);
   dirs_ = std::move(dirs);
   dirs_set_ = true;
 }
 
-const std::vector<fs::path>& PluginRegistry::search_dirs() {
-  std::lock_guard<std::mutex> lock(mutex_);
+std::vector<fs::path> PluginRegistry::search_dirs() {
+  std::lock_guard<std::mutex> lock(dirs_mutex_);
   if (!dirs_set_) {
     dirs_ = default_plugin_dirs({});
     dirs_set_ = true;
@@ -127,7 +142,7 @@ std::shared_ptr<PluginLibrary> PluginRegistry::load(PluginKind kind, const std::
                          (where.empty() ? "no existing folder" : where) +
                          "); `nanochat plugins list` shows what is installed");
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(loaded_mutex_);
   auto it = loaded_.find(entry->path);
   if (it != loaded_.end()) return it->second;
   auto library = PluginLibrary::open(entry->path);
