@@ -21,7 +21,10 @@
 #include <fstream>
 #include <thread>
 
+#include "nanochat/cpu_info.hpp"
+#include "nanochat/device.hpp"
 #include "nanochat/distributed.hpp"
+#include "nanochat/error.hpp"
 #include "nanochat/optimizer.hpp"
 #include "nanochat/plugin_registry.hpp"
 #include "nanochat/subprocess.hpp"
@@ -104,10 +107,31 @@ TEST(NewtonSchulz, MatchesTheUnfusedIterationAndBatchesIndependently) {
   EXPECT_LT(max_abs_diff(muon::newton_schulz5(batch[0], 5, at::kBFloat16), plain_newton_schulz(batch[0])), 2e-2);
 }
 
+TEST(NewtonSchulz, CpuDefaultFollowsTheCpusBf16Support) {
+  // bf16 only where the CPU multiplies it natively; /proc/cpuinfo is read here
+  // independently of the plugin, which asks LibTorch's cpuinfo.
+  const auto expected = nanochat::this_cpu().native_bf16() ? at::kBFloat16 : at::kFloat;
+  EXPECT_EQ(muon::newton_schulz_default_dtype(c10::Device(at::kCPU)), expected)
+      << "CPU '" << nanochat::this_cpu().model << "', native bf16: " << nanochat::this_cpu().native_bf16();
+}
+
 TEST(NewtonSchulz, DefaultsToBf16OnCuda) {
-  EXPECT_EQ(muon::newton_schulz_default_dtype(c10::Device("cuda:0")), at::kBFloat16);
-  auto cpu = muon::newton_schulz_default_dtype(c10::Device(at::kCPU));
-  EXPECT_TRUE(cpu == at::kFloat || cpu == at::kBFloat16);
+  c10::Device cuda(at::kCPU);
+  try {
+    cuda = resolve_device("cuda");
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no CUDA device here: " << e.what();
+  }
+  ASSERT_EQ(muon::newton_schulz_default_dtype(cuda), at::kBFloat16);
+  // And the iteration runs there, in that dtype, still near-orthogonal.
+  at::manual_seed(8);
+  at::Tensor g = at::randn({64, 96});
+  at::Tensor x = muon::newton_schulz5(g.to(cuda), 5, at::kBFloat16);
+  EXPECT_TRUE(x.is_cuda());
+  EXPECT_EQ(x.scalar_type(), at::kBFloat16);
+  at::Tensor s = at::linalg_svdvals(x.to(at::kCPU, at::kFloat));
+  EXPECT_GT(s.min().item<double>(), 0.65);
+  EXPECT_LT(s.max().item<double>(), 1.25);
 }
 
 // ---- schedules -------------------------------------------------------------------------

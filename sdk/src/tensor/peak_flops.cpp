@@ -1,34 +1,77 @@
 // Peak FLOP/s for MFU. GPU peaks are the vendors' dense bf16 numbers; a CPU has no such
-// number we can trust, so we measure what its BLAS does on a large square matmul.
+// number we can trust, so we measure what its BLAS does on a square matmul, once per
+// machine (the machine cache), since a run should not pay for it every time.
 #include "nanochat/peak_flops.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
 
 #include <chrono>
-#include <map>
 #include <mutex>
 #include <utility>
 
+#include "nanochat/cpu_info.hpp"
 #include "nanochat/device.hpp"
+#include "nanochat/log.hpp"
+#include "nanochat/machine_facts.hpp"
 
 namespace nanochat {
 namespace {
 
-double measure_matmul_flops(c10::Device device, c10::ScalarType dtype) {
-  const int64_t n = 2048;
+constexpr int64_t kLargestSide = 2048;
+constexpr double kLongestRunSeconds = 0.1;
+
+struct MatmulRate {
+  int64_t side = 0;
+  double flops = 0.0;
+};
+
+double seconds_of_one_matmul(const at::Tensor& a, const at::Tensor& b, c10::Device device) {
+  synchronize(device);
+  auto start = std::chrono::steady_clock::now();
+  at::Tensor c = at::matmul(a, b);
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The side grows from 256 while the next size (8x the work) is predicted to run under
+// 0.1 s, up to 2048; then the best of 3 runs at that size. The time stays bounded (about
+// 0.5 s per dtype) even where a dtype is emulated and 20x slower than fp32, while fast
+// BLAS still gets a matrix large enough to reach its peak.
+MatmulRate measure_matmul_flops(c10::Device device, c10::ScalarType dtype) {
   auto options = at::TensorOptions().device(device).dtype(dtype);
-  at::Tensor a = at::randn({n, n}, options), b = at::randn({n, n}, options);
-  at::Tensor c = at::matmul(a, b);  // warm-up
-  double best = 0.0;
-  for (int i = 0; i < 3; ++i) {
-    synchronize(device);
-    auto start = std::chrono::steady_clock::now();
-    c = at::matmul(a, b);
-    synchronize(device);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::max(best, 2.0 * n * n * n / seconds);
+  int64_t side = 256;
+  at::Tensor a, b;
+  double seconds = 0.0;
+  for (;;) {
+    a = at::randn({side, side}, options);
+    b = at::randn({side, side}, options);
+    at::matmul(a, b);  // warm-up: first-call setup, page faults of the output
+    seconds = seconds_of_one_matmul(a, b, device);
+    if (side >= kLargestSide || seconds * 8 >= kLongestRunSeconds) break;
+    side *= 2;
   }
-  return best;
+  for (int i = 0; i < 3; ++i) seconds = std::min(seconds, seconds_of_one_matmul(a, b, device));
+  return {side, 2.0 * static_cast<double>(side * side * side) / seconds};
+}
+
+// What the machine cache names the measurement: the rate depends on the thread count.
+std::string entry_name(const std::string& device, c10::ScalarType dtype, int threads) {
+  return fmt::format("matmul_flops/{}/{}/threads{}", device, c10::toString(dtype), threads);
+}
+
+PeakFlops measured_peak(c10::Device device, const std::string& device_label, c10::ScalarType dtype) {
+  const int threads = at::get_num_threads();
+  nlohmann::json rate = MachineFacts::instance().get_or_measure(entry_name(device_label, dtype, threads), [&] {
+    MatmulRate measured = measure_matmul_flops(device, dtype);
+    return nlohmann::json{{"flops", measured.flops}, {"side", measured.side}};
+  });
+  PeakFlops peak;
+  peak.flops = rate.at("flops").get<double>();
+  const int64_t side = rate.at("side").get<int64_t>();
+  peak.source = fmt::format("measured: {}x{} {} matmul, {} threads", side, side, c10::toString(dtype), threads);
+  return peak;
 }
 
 }  // namespace
@@ -47,23 +90,21 @@ double gpu_peak_flops_from_table(const std::string& name) {
 }
 
 PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype) {
-  static std::mutex mutex;
-  static std::map<std::pair<std::string, int>, PeakFlops> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto key = std::make_pair(device.str(), static_cast<int>(dtype));
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  PeakFlops peak;
   if (device.is_cuda()) {
-    std::string name = device_name(device);
-    peak.flops = gpu_peak_flops_from_table(name);
-    peak.source = "table: " + name;
+    const std::string name = device_name(device);
+    if (const double flops = gpu_peak_flops_from_table(name); flops > 0.0) return {flops, "table: " + name};
+    return measured_peak(device, name, dtype);
   }
-  if (peak.flops == 0.0) {
-    peak.flops = measure_matmul_flops(device, dtype);
-    peak.source = std::string("measured: 2048x2048 ") + c10::toString(dtype) + " matmul";
-  }
-  cache[key] = peak;
-  return peak;
+  return measured_peak(device, device.str(), dtype);
+}
+
+void warn_if_bf16_is_emulated(c10::Device device, c10::ScalarType dtype) {
+  if (!device.is_cpu() || dtype != c10::kBFloat16 || this_cpu().native_bf16()) return;
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    const double ratio = peak_flops(device, c10::kBFloat16).flops / peak_flops(device, c10::kFloat).flops;
+    log::warn("bf16 matmul runs at {:.2g}x of fp32 on this CPU (no AVX512_BF16/AMX): expect a slower run", ratio);
+  });
 }
 
 }  // namespace nanochat
