@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -20,7 +21,7 @@ namespace nanochat {
 namespace {
 
 constexpr int64_t kLargestSide = 2048;
-constexpr double kLongestRunSeconds = 0.1;
+constexpr double kBudgetSeconds = 0.6;  // per dtype: the first probe of fp32 and bf16 stays under 2 s
 
 struct MatmulRate {
   int64_t side = 0;
@@ -35,25 +36,26 @@ double seconds_of_one_matmul(const at::Tensor& a, const at::Tensor& b, c10::Devi
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The side grows from 256 while the next size (8x the work) is predicted to run under
-// 0.1 s, up to 2048; then the best of 3 runs at that size. The time stays bounded (about
-// 0.5 s per dtype) even where a dtype is emulated and 20x slower than fp32, while fast
-// BLAS still gets a matrix large enough to reach its peak.
+// Square sides 256, 512, ... 2048, each the best of 3 runs after a warm-up, while the next
+// side's runs (8x the work each) are predicted to fit in the budget; the best rate wins.
+// Large sides let a fast BLAS reach its peak; the budget bounds the time where a dtype is
+// emulated and 20x slower, and several runs per side keep one preempted run (a busy
+// machine) from being the answer.
 MatmulRate measure_matmul_flops(c10::Device device, c10::ScalarType dtype) {
+  const auto start = std::chrono::steady_clock::now();
   auto options = at::TensorOptions().device(device).dtype(dtype);
-  int64_t side = 256;
-  at::Tensor a, b;
-  double seconds = 0.0;
-  for (;;) {
-    a = at::randn({side, side}, options);
-    b = at::randn({side, side}, options);
+  MatmulRate best;
+  for (int64_t side = 256; side <= kLargestSide; side *= 2) {
+    at::Tensor a = at::randn({side, side}, options), b = at::randn({side, side}, options);
     at::matmul(a, b);  // warm-up: first-call setup, page faults of the output
-    seconds = seconds_of_one_matmul(a, b, device);
-    if (side >= kLargestSide || seconds * 8 >= kLongestRunSeconds) break;
-    side *= 2;
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < 3; ++i) fastest = std::min(fastest, seconds_of_one_matmul(a, b, device));
+    const double flops = 2.0 * static_cast<double>(side * side * side) / fastest;
+    if (flops > best.flops) best = {side, flops};
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (spent + 4 * 8 * fastest > kBudgetSeconds) break;
   }
-  for (int i = 0; i < 3; ++i) seconds = std::min(seconds, seconds_of_one_matmul(a, b, device));
-  return {side, 2.0 * static_cast<double>(side * side * side) / seconds};
+  return best;
 }
 
 // What the machine cache names the measurement: the rate depends on the thread count.
