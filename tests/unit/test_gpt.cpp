@@ -326,7 +326,8 @@ TEST(GPTTest, Bf16ComputeTracksFp32) {
   }
   EXPECT_THROW(model.set_compute_dtype(at::kHalf), Error);
 
-  // Weights stored in bf16 (for inference: no cast per step) give the same logits.
+  // Weights stored in bf16 (for inference: no cast per step) give the same logits, bit for
+  // bit by design: the same bf16 values reach the same kernels in the same process.
   at::NoGradGuard no_grad;
   at::Tensor logits = model.forward(idx);
   model.to(at::kBFloat16);

@@ -313,7 +313,8 @@ TEST(Muon, RefusesWhatItCannotUpdate) {
 // ---- state round trip ------------------------------------------------------------------
 
 // Two optimizers: one runs 5 steps; the other runs 2, is rebuilt from its saved parameters and
-// state into a fresh optimizer, and runs 3 more. Both must end identical.
+// state into a fresh optimizer, and runs 3 more. Both must end identical, bit for bit by
+// design: the same process computes the same operations on the same values in the same order.
 void check_round_trip(const std::string& name, const std::vector<std::vector<int64_t>>& shapes) {
   at::manual_seed(6);
   std::vector<at::Tensor> params;
