@@ -18,6 +18,7 @@ int chain_command(const Args& args);
 int speedrun_command(const Args& args);
 int launch_command(const Args& args);
 int tasks_command(const Args& args);
+int checkpoints_command(const Args& args);
 
 // The running executable (/proc/self/exe), for starting child `nanochat` processes.
 std::filesystem::path self_executable();

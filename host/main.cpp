@@ -31,6 +31,7 @@ const char* kUsage =
     "  tasks list | show TASK [-n N]       task plugins (training and eval data), their examples\n"
     "  launch --nproc N -- COMMAND ...     run N local ranks of `nanochat COMMAND` (data parallel)\n"
     "  serve [options], chat [-p PROMPT]   the web chat / terminal chat (= run serve, run chat)\n"
+    "  checkpoints verify [DIR]            check saved steps against their checksums\n"
     "  version                             versions, LibTorch, CUDA/NCCL/Gloo, GPUs\n"
     "\n"
     "Environment: NANOCHAT_BASE_DIR (artifacts, default ~/.cache/nanochat),\n"
@@ -81,7 +82,8 @@ int dispatch(int argc, char** argv) {
       {"version", host::version_command}, {"plugins", host::plugins_command},
       {"run", host::run_command},         {"chain", host::chain_command},
       {"speedrun", host::speedrun_command}, {"launch", host::launch_command},
-      {"tasks", host::tasks_command}};
+      {"tasks", host::tasks_command},
+      {"checkpoints", host::checkpoints_command}};
   // Stages people run by name: `nanochat serve ...` is `nanochat run serve ...`.
   static const std::set<std::string> stage_aliases = {"serve", "chat"};
   if (stage_aliases.count(command)) {

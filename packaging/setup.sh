@@ -26,7 +26,7 @@ packages=(
   cmake g++ make git ccache tar gzip python3 python3-venv
   libboost-dev libboost-program-options-dev libboost-filesystem-dev
   libgtest-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev libfmt-dev
-  libsnappy-dev libzstd-dev zlib1g-dev libgloo-dev libsimdjson-dev pkg-config
+  libsnappy-dev libzstd-dev zlib1g-dev libgloo-dev libsimdjson-dev pkg-config libxxhash-dev xxhash
   chromium chromium-driver python3-selenium
 )
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -27,6 +28,17 @@ std::string read_text(const std::filesystem::path& file) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string xxhsum_of(const std::filesystem::path& file) {
+  std::FILE* pipe = ::popen(("xxhsum -H1 '" + file.string() + "' 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return "";
+  char line[256] = {0};
+  const bool read = std::fgets(line, sizeof line, pipe) != nullptr;
+  ::pclose(pipe);
+  if (!read) return "";
+  const std::string text = line;
+  return text.substr(0, text.find(' '));
 }
 
 void write_text(const std::filesystem::path& file, const std::string& text) {

@@ -27,6 +27,9 @@ HostResult run_host(const std::string& host, const std::vector<std::string>& arg
                     const std::vector<std::pair<std::string, std::string>>& env);
 
 std::string read_text(const std::filesystem::path& file);
+// XXH64 of a file as Debian's `xxhsum -H1` prints it (an implementation independent of
+// ours), or "" when the xxhash package is not installed.
+std::string xxhsum_of(const std::filesystem::path& file);
 void write_text(const std::filesystem::path& file, const std::string& text);
 
 }  // namespace nanochat::test

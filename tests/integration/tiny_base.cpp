@@ -22,7 +22,10 @@ TinyBase::TinyBase(int64_t max_chars) {
 }
 
 std::vector<std::pair<std::string, std::string>> TinyBase::env() const {
-  return {{"NANOCHAT_BASE_DIR", base().string()}, {"NANOCHAT_PLUGIN_PATH", ""}, {"OMP_NUM_THREADS", "1"}};
+  return {{"NANOCHAT_BASE_DIR", base().string()},
+          {"NANOCHAT_PLUGIN_PATH", ""},
+          {"OMP_NUM_THREADS", "1"},
+          {"NANOCHAT_MACHINE_CACHE", (scratch_.path / "machine.json").string()}};
 }
 
 HostResult TinyBase::run(const std::vector<std::string>& args) const {

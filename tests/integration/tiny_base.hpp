@@ -25,7 +25,8 @@ class TinyBase {
 
   const std::filesystem::path& root() const { return scratch_.path; }
   std::filesystem::path base() const { return scratch_.path / "base"; }
-  // The environment of every host run: this base dir, only the build's plugins, one thread.
+  // The environment of every host run: this base dir, only the build's plugins, one thread,
+  // a machine cache of its own (measured once for all the runs of a suite).
   std::vector<std::pair<std::string, std::string>> env() const;
   HostResult run(const std::vector<std::string>& args) const;
 

@@ -27,7 +27,8 @@ c10::Device resolve_device(const std::string& name);
 
 // The compute dtype for a --dtype value: "auto" is bf16 on CUDA (tensor cores) and fp32
 // elsewhere (nanochat's CPU path); "fp32"/"float32" and "bf16"/"bfloat16" as given.
-// Weights stay fp32 whatever this says; only matmuls and activations use it.
+// Weights stay fp32 whatever this says; only matmuls and activations use it. bf16 on a CPU
+// without native bf16 warns once, with the measured slowdown (peak_flops.hpp).
 // Throws UsageError for any other name.
 c10::ScalarType resolve_dtype(const std::string& name, c10::Device device);
 

@@ -31,15 +31,13 @@
 #include <vector>
 
 #include "nanochat/tokenizer.hpp"
+#include "nanochat/xxh64.hpp"  // the shard checksum
 
 namespace nanochat {
 
 inline constexpr std::string_view kTokenShardMagic = "NCTOKENS";
 inline constexpr uint32_t kTokenShardVersion = 1;
 inline constexpr size_t kTokenShardHeaderSize = 64;
-
-// XXH64 of `size` bytes: the checksum of the shard format (bit-compatible with xxHash's XXH64).
-uint64_t xxh64(const void* data, size_t size, uint64_t seed = 0);
 
 // 2 when every id of a vocabulary this size fits in uint16, else 4.
 uint32_t token_width_for_vocab(uint64_t vocab_size);
@@ -122,8 +120,5 @@ struct TokenShardIndex {
 // Identifies a tokenizer by what it encodes to, whatever its files look like: XXH64 over its
 // split pattern and, in id order, every token's bytes and whether it is special.
 uint64_t tokenizer_fingerprint(const Tokenizer& tokenizer);
-
-// A 64-bit value as 16 lowercase hex digits (how index.json and loader states store hashes).
-std::string hex64(uint64_t value);
 
 }  // namespace nanochat

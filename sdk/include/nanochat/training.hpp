@@ -67,12 +67,14 @@ TokenLossTotals evaluate_token_losses(GPT& model, const std::vector<Batch>& batc
 std::string sample_greedy(GPT& model, const Tokenizer& tokenizer, const std::string& prompt, int max_tokens);
 
 // Saves a training checkpoint: rank 0 writes the weights, every rank its optimizer state,
-// then (after all ranks are done) rank 0 writes meta last. Collective.
+// then (after all ranks are done) rank 0 writes meta last, with every file's size and XXH64
+// added as "files" (checkpoint.hpp). Collective.
 void save_training_checkpoint(const CheckpointFiles& files, const GPT& model, const OptimizerSet& optimizers,
                               const nlohmann::json& meta, Distributed& dist);
 
 // Loads what save_training_checkpoint wrote into `model` and `optimizers` (may be null to skip
-// optimizer state); returns meta. Throws Error naming the file that is missing or damaged.
+// optimizer state); returns meta. Each file is checked against meta's size and XXH64 first.
+// Throws Error naming the file that is missing or damaged.
 nlohmann::json load_training_checkpoint(const CheckpointFiles& files, GPT& model, OptimizerSet* optimizers,
                                         int rank);
 

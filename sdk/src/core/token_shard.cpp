@@ -1,4 +1,4 @@
-// Token shards: XXH64, the shard writer and the mmap reader (format in token_shard.hpp), the
+// Token shards: the shard writer and the mmap reader (format in token_shard.hpp), the
 // index.json of a shard folder, and the tokenizer fingerprint that ties shards to a tokenizer.
 #include "nanochat/token_shard.hpp"
 
@@ -29,13 +29,6 @@ using Json = nlohmann::ordered_json;
 namespace nanochat {
 namespace {
 
-constexpr uint64_t kPrime1 = 0x9E3779B185EBCA87ULL;
-constexpr uint64_t kPrime2 = 0xC2B2AE3D27D4EB4FULL;
-constexpr uint64_t kPrime3 = 0x165667B19E3779F9ULL;
-constexpr uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
-constexpr uint64_t kPrime5 = 0x27D4EB2F165667C5ULL;
-
-inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 inline uint64_t load64(const unsigned char* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
@@ -46,8 +39,6 @@ inline uint32_t load32(const unsigned char* p) {
   std::memcpy(&v, p, 4);
   return v;
 }
-inline uint64_t xxh_round(uint64_t acc, uint64_t input) { return rotl(acc + input * kPrime2, 31) * kPrime1; }
-inline uint64_t xxh_merge(uint64_t acc, uint64_t v) { return (acc ^ xxh_round(0, v)) * kPrime1 + kPrime4; }
 
 // Header field offsets (token_shard.hpp).
 constexpr size_t kOffVersion = 8, kOffWidth = 12, kOffTokens = 16, kOffDocuments = 24, kOffPayloadHash = 32,
@@ -62,44 +53,7 @@ std::string shard_hint(const fs::path& path) {
 
 }  // namespace
 
-uint64_t xxh64(const void* data, size_t size, uint64_t seed) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  const unsigned char* end = p + size;
-  uint64_t h;
-  if (size >= 32) {
-    uint64_t v1 = seed + kPrime1 + kPrime2, v2 = seed + kPrime2, v3 = seed, v4 = seed - kPrime1;
-    for (const unsigned char* limit = end - 32; p <= limit; p += 32) {
-      v1 = xxh_round(v1, load64(p));
-      v2 = xxh_round(v2, load64(p + 8));
-      v3 = xxh_round(v3, load64(p + 16));
-      v4 = xxh_round(v4, load64(p + 24));
-    }
-    h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
-    h = xxh_merge(h, v1);
-    h = xxh_merge(h, v2);
-    h = xxh_merge(h, v3);
-    h = xxh_merge(h, v4);
-  } else {
-    h = seed + kPrime5;
-  }
-  h += static_cast<uint64_t>(size);
-  for (; p + 8 <= end; p += 8) h = rotl(h ^ xxh_round(0, load64(p)), 27) * kPrime1 + kPrime4;
-  if (p + 4 <= end) {
-    h = rotl(h ^ (uint64_t{load32(p)} * kPrime1), 23) * kPrime2 + kPrime3;
-    p += 4;
-  }
-  for (; p < end; ++p) h = rotl(h ^ (uint64_t{*p} * kPrime5), 11) * kPrime1;
-  h ^= h >> 33;
-  h *= kPrime2;
-  h ^= h >> 29;
-  h *= kPrime3;
-  h ^= h >> 32;
-  return h;
-}
-
 uint32_t token_width_for_vocab(uint64_t vocab_size) { return vocab_size <= 65536 ? 2 : 4; }
-
-std::string hex64(uint64_t value) { return fmt::format("{:016x}", value); }
 
 // ---------------------------------------------------------------------------------------------
 // Writing

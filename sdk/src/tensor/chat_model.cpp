@@ -89,6 +89,8 @@ ChatModel load_chat_model(const fs::path& base, const ChatModelOptions& options)
     throw Error(loaded.checkpoint.meta().string() + ": no \"model_config\"; the checkpoint is damaged");
   }
   const GPTConfig config = loaded.meta.at("model_config").get<GPTConfig>();
+  verify_checkpoint_file(loaded.checkpoint, loaded.meta, loaded.checkpoint.model(),
+                         fmt::format("choose an earlier step with --step (saved: {})", join_steps(steps)));
 
   const fs::path tokenizer_dir = artifact_dir(Artifact::tokenizer, base);
   if (!fs::is_directory(tokenizer_dir)) {

@@ -17,6 +17,7 @@
 #include <map>
 
 #include "nanochat/error.hpp"
+#include "nanochat/peak_flops.hpp"
 
 namespace nanochat {
 namespace {
@@ -81,7 +82,10 @@ std::string device_name(c10::Device device) {
 c10::ScalarType resolve_dtype(const std::string& name, c10::Device device) {
   if (name == "auto") return device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
   if (name == "fp32" || name == "float32") return c10::kFloat;
-  if (name == "bf16" || name == "bfloat16") return c10::kBFloat16;
+  if (name == "bf16" || name == "bfloat16") {
+    warn_if_bf16_is_emulated(device, c10::kBFloat16);
+    return c10::kBFloat16;
+  }
   throw UsageError("unknown dtype '" + name + "': use auto, fp32 or bf16");
 }
 

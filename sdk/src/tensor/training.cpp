@@ -26,6 +26,20 @@ std::shared_ptr<Optimizer> make_optimizer(const std::string& plugin) {
   return PluginRegistry::instance().create<Optimizer>(PluginKind::optimizer, plugin);
 }
 
+// Every rank's digest, in rank order, on every rank (the 64-bit hash travels as int64 bits).
+std::vector<FileDigest> gather_digests(const FileDigest& mine, Distributed& dist, c10::Device device) {
+  at::Tensor local = at::tensor({static_cast<int64_t>(mine.xxh64), static_cast<int64_t>(mine.bytes)}, at::kLong).to(device);
+  at::Tensor all = at::empty({2 * dist.world_size()}, local.options());
+  dist.all_gather(all, local);
+  at::Tensor host = all.cpu();
+  std::vector<FileDigest> digests(static_cast<size_t>(dist.world_size()));
+  for (int rank = 0; rank < dist.world_size(); ++rank) {
+    digests[rank].xxh64 = static_cast<uint64_t>(host[2 * rank].item<int64_t>());
+    digests[rank].bytes = static_cast<uint64_t>(host[2 * rank + 1].item<int64_t>());
+  }
+  return digests;
+}
+
 }  // namespace
 
 void OptimizerSet::step() {
@@ -181,8 +195,14 @@ void save_training_checkpoint(const CheckpointFiles& files, const GPT& model, co
   NamedTensors state;
   for (const auto& [name, tensor] : optimizers.state_dict()) state.emplace_back(name, tensor);
   save_tensors(files.optimizer(dist.rank()), state);
-  dist.barrier();  // meta only once every rank's state is on disk
-  if (dist.is_main()) write_json_file(files.meta(), meta);
+  // Each rank hashes its own file (without a shared disk only it can see it); the gather
+  // is also the barrier that holds meta back until every rank's state is on disk.
+  std::vector<FileDigest> optimizer_digests = gather_digests(digest_file(files.optimizer(dist.rank())), dist, model.device());
+  if (dist.is_main()) {
+    nlohmann::json listed = meta;
+    listed["files"] = checkpoint_file_list(files, digest_file(files.model()), optimizer_digests);
+    write_json_file(files.meta(), listed);
+  }
 }
 
 nlohmann::json load_training_checkpoint(const CheckpointFiles& files, GPT& model, OptimizerSet* optimizers, int rank) {
@@ -191,8 +211,11 @@ nlohmann::json load_training_checkpoint(const CheckpointFiles& files, GPT& model
                 " (" + files.meta().filename().string() + " is missing; a step counts only once its meta file is written)");
   }
   nlohmann::json meta = read_json_file(files.meta());
+  const std::string remedy = "resume from an earlier step";
+  verify_checkpoint_file(files, meta, files.model(), remedy);
   model.load(files.model());
   if (optimizers != nullptr) {
+    verify_checkpoint_file(files, meta, files.optimizer(rank), remedy);
     LoadedTensors loaded = load_tensors(files.optimizer(rank), model.device());
     OptimizerState state;
     for (auto& [name, tensor] : loaded.tensors) state[name] = tensor;
