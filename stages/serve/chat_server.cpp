@@ -276,10 +276,12 @@ json ChatServer::health() const {
       if (workers_->device(i).rfind("cuda", 0) == 0) gpus.insert(workers_->device(i));
     }
   }
-  return {{"status", ready ? "ok" : "loading"},
-          {"ready", ready},
-          {"num_gpus", gpus.size()},
-          {"available_workers", pool_.snapshot().available_workers}};
+  json health = {{"status", ready ? "ok" : "loading"},
+                 {"ready", ready},
+                 {"num_gpus", gpus.size()},
+                 {"available_workers", pool_.snapshot().available_workers}};
+  if (ready) health["model"] = workers_->model_id();  // which checkpoint answers, e.g. nanochat-sft-d4-000100
+  return health;
 }
 
 json ChatServer::stats() const {

@@ -84,6 +84,8 @@ def exercise_page(driver, url, screenshot):
 
     driver.get(url)
     wait = WebDriverWait(driver, 60, poll_frequency=0.02)
+    # The page names the checkpoint that answers: source, model tag and step.
+    wait.until(lambda d: d.find_element(By.ID, "model").text.startswith("nanochat-base-browser-"))
     # Greedy decoding of an untrained model does not stop early, so the reply streams long enough to watch.
     driver.find_element(By.ID, "settings-toggle").click()
     temperature = driver.find_element(By.ID, "temperature")

@@ -282,6 +282,7 @@ TEST_F(ServeTest, HealthStatsModelsAndThePage) {
   EXPECT_EQ(h["status"], "ok");
   EXPECT_EQ(h["ready"], true);
   EXPECT_EQ(h["available_workers"], 2);
+  EXPECT_EQ(h["model"], model_id);  // the chat page shows which checkpoint answers
 
   json s = stats(*shared_server);
   EXPECT_EQ(s["total_workers"], 2);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "nanochat/checkpoint.hpp"
@@ -68,7 +69,11 @@ void TrainLoop::resume_if_asked() {
   const std::string& asked = settings_.resume_from_step;
   int64_t step = -1;
   if (asked == "auto") {
-    auto last = last_checkpoint_step(spec_.checkpoint_dir);
+    // The newest step whose files are all there: a crash mid-save leaves the one before.
+    std::optional<int64_t> last;
+    for (int64_t saved : checkpoint_steps(spec_.checkpoint_dir)) {
+      if (checkpoint_complete(CheckpointFiles{spec_.checkpoint_dir, saved})) last = saved;
+    }
     if (!last) {
       if (process_.dist->is_main()) log::info("{}: no checkpoint in {} yet; starting fresh", spec_.stage, spec_.checkpoint_dir.string());
       return;
