@@ -34,7 +34,7 @@ nanochat="$prefix/bin/nanochat"
 step "nanochat plugins install, list, info"
 "$nanochat" plugins install "$plugin"
 "$nanochat" plugins list | tee "$work/list.txt"
-grep -E "^optimizer +lion +0\.1\.0 +1\.0 +$XDG_DATA_HOME/nanochat/plugins/libnanochat-optimizer-lion.so +ok$" \
+grep -E "^optimizer +lion +0\.1\.0 +1\.[0-9]+ +$XDG_DATA_HOME/nanochat/plugins/libnanochat-optimizer-lion.so +ok$" \
   "$work/list.txt" > /dev/null || fail "lion is not listed as installed and ok"
 "$nanochat" plugins info lion | tee "$work/info.txt"
 grep -F "Options (--optimizer-option lion.NAME=VALUE):" "$work/info.txt" > /dev/null || fail "no options heading"
