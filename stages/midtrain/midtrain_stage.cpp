@@ -46,8 +46,7 @@ class MidtrainStage : public Stage {
     o.add_options()
       ("total-batch-size", po::value(&total_batch_size_)->default_value(total_batch_size_), "tokens per optimizer step, all ranks")
       ("eval-tokens", po::value(&eval_tokens_)->default_value(eval_tokens_), "val tokens per evaluation");
-    add_chat_training_options(o, chat_);
-    add_train_options(o, train_);
+    add_chat_training_options(o, chat_, train_);
   }
 
   void run(const po::variables_map& v, const StageContext& context) override {

@@ -34,8 +34,7 @@ class SftStage : public Stage {
     o.add_options()
       ("target-examples-per-step", po::value(&examples_per_step_)->default_value(examples_per_step_), "conversations per optimizer step, all ranks")
       ("eval-examples", po::value(&eval_examples_)->default_value(eval_examples_), "val conversations per evaluation");
-    add_chat_training_options(o, chat_);
-    add_train_options(o, train_);
+    add_chat_training_options(o, chat_, train_);
   }
 
   void run(const po::variables_map& v, const StageContext& context) override {

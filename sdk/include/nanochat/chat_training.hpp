@@ -31,8 +31,10 @@ struct ChatTrainingOptions {
   int64_t max_seq_len = 2048;
 };
 
-// Declares --source, --step, --mixture, --val-mixture, --task-data-dir, --max-seq-len.
-void add_chat_training_options(boost::program_options::options_description& options, ChatTrainingOptions& chat);
+// Declares --source, --step, --mixture, --val-mixture, --task-data-dir, --max-seq-len and
+// every training stage's options (add_train_options).
+void add_chat_training_options(boost::program_options::options_description& options, ChatTrainingOptions& chat,
+                               TrainSettings& train);
 
 struct ChatTrainingStart {
   ChatModel source;                  // in train mode; source.tokenizer is the run's tokenizer

@@ -19,7 +19,7 @@ namespace po = boost::program_options;
 
 namespace nanochat {
 
-void add_chat_training_options(po::options_description& o, ChatTrainingOptions& c) {
+void add_chat_training_options(po::options_description& o, ChatTrainingOptions& c, TrainSettings& train) {
   o.add_options()
     ("source", po::value(&c.source)->default_value(c.source), "the stage to start from: base, mid or sft")
     ("step", po::value(&c.step)->default_value(c.step), "the checkpoint step to start from (-1: the last)")
@@ -27,6 +27,7 @@ void add_chat_training_options(po::options_description& o, ChatTrainingOptions& 
     ("val-mixture", po::value(&c.val_mixture)->default_value(c.val_mixture), "evaluation tasks, the same grammar")
     ("task-data-dir", po::value(&c.task_data_dir)->default_value(c.task_data_dir), "where the tasks read their data (default $NANOCHAT_DATA_DIR, then ../shared/data)")
     ("max-seq-len", po::value(&c.max_seq_len)->default_value(c.max_seq_len), "context length T");
+  add_train_options(o, train);
 }
 
 ChatTrainingStart start_chat_training(const std::filesystem::path& base, const std::string& source, int64_t step,
