@@ -183,7 +183,7 @@ class SftBench(pretrain_bench.Bench):
                 loss_o, loss_r = run["ours"]["step0_loss"], run["ref"]["step0_loss"]
                 if abs(loss_o - loss_r) > 1e-3 * abs(loss_r):
                     mismatches.append(f"d{r['depth']}: step-0 loss {loss_o} vs the reference's {loss_r}")
-        w(f"\ntarget (issue 9): ours/eager and ours/compiled >= 1.3x\n")
+        w("\ntarget (issue 9): ours/eager and ours/compiled >= 1.3x\n")
         if mismatches:
             w("WARNING: the two sides did not train on the same batches: " + "; ".join(mismatches) + "\n")
         else:

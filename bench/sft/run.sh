@@ -3,9 +3,9 @@
 # chat_sft step restated in PyTorch (reference_sft.py on bench/pretrain/reference_nanochat.py's
 # GPT, Muon and AdamW), eager as chat_sft runs it and torch.compile'd (dynamic shapes), on the
 # same base weights and the same padded micro-batches; prints the ratio (target >= 1.3x).
-# fp32 on the CPU, one run at a time, ours and the eager reference alternating. About 10
-# minutes on an idle 2-core machine with the defaults (the first torch.compile of each depth
-# takes the longest); runs that others' processes disturbed are flagged — rerun those.
+# fp32 on the CPU, one run at a time, ours and the eager reference alternating. About 28
+# minutes on a busy 2-core machine (load ~4) with the defaults, depth 8 most of it (the first
+# torch.compile of each depth takes minutes); runs that others' processes disturbed are flagged.
 #   bench/sft/run.sh [CORPUS]     (default ../shared/data/pretrain_gutenberg: tokenizer + base checkpoint)
 # Environment (defaults): NANOCHAT_BUILD_DIR (build), PYTHON (~/.cache/nanochat-cpp/
 # torch-2.11.0/bin/python), WORK (a fresh temp dir; a given one keeps tokenizer, checkpoints
