@@ -1,5 +1,6 @@
 // The per-machine cache (machine_facts.hpp) on real files and processes: a measurement is
-// written, reused without measuring again, measured again for another machine key, a
+// written, reused without measuring again, measured again for another machine key or when
+// the caller rejects it (a peak measured on a busy machine), a
 // corrupt file is replaced with a warning, the environment chooses (or turns off) the file,
 // and ranks started together measure once. Also /proc/cpuinfo parsing.
 #include <gtest/gtest.h>
@@ -83,6 +84,21 @@ TEST(MachineFacts, MeasuresOnceAndWritesTheFile) {
   write_text(file, pinned.dump());
   EXPECT_EQ(again.get_or_measure("matmul_flops/cpu/Float/threads2", probe.fn()).get<double>(), 7.0);
   EXPECT_EQ(probe.runs, 1);
+}
+
+TEST(MachineFacts, AValueTheCallerRejectsIsMeasuredAgainAndReplaced) {
+  nanochat::test::ScratchDir dir;
+  const fs::path file = dir.path / "machine.json";
+  Probe busy(1.5), quiet(40.0);
+  MachineFacts facts(file, key());
+  facts.get_or_measure("peak", busy.fn());
+  // A rate of 10 was just observed: a cached peak of 1.5 cannot be right.
+  const auto at_least_10 = [](const nlohmann::json& cached) { return cached.get<double>() >= 10.0; };
+  EXPECT_EQ(facts.get_or_measure("peak", quiet.fn(), at_least_10).get<double>(), 40.0);
+  EXPECT_EQ(quiet.runs, 1);
+  EXPECT_EQ(facts.get_or_measure("peak", quiet.fn(), at_least_10).get<double>(), 40.0);
+  EXPECT_EQ(quiet.runs, 1);
+  EXPECT_EQ(nlohmann::json::parse(read_text(file))["machines"][key().id()]["entries"]["peak"]["value"].get<double>(), 40.0);
 }
 
 TEST(MachineFacts, AnotherKeyMeasuresAgain) {

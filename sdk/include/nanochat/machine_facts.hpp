@@ -52,8 +52,11 @@ class MachineFacts {
   // The value named `name` ("what/device/dtype/condition"): the cached one when this machine's
   // record has it, else measure()'s result, written to the file before it is returned. A
   // corrupt file is replaced (with a warning); an unwritable one is warned about once and the
-  // value is still returned. `measure` may itself ask for other values.
-  nlohmann::json get_or_measure(const std::string& name, const std::function<nlohmann::json()>& measure);
+  // value is still returned. `measure` may itself ask for other values. A cached value that
+  // `usable` rejects (a peak below a rate just observed: it was measured on a busy machine)
+  // is measured again and replaced.
+  nlohmann::json get_or_measure(const std::string& name, const std::function<nlohmann::json()>& measure,
+                                const std::function<bool(const nlohmann::json&)>& usable = nullptr);
 
   const std::filesystem::path& file() const { return file_; }
 

@@ -21,7 +21,10 @@ double gpu_peak_flops_from_table(const std::string& name);
 // For a CUDA device: the table (falls back to a measurement for an unknown GPU).
 // For the CPU: the best rate of square matmuls (up to 2048²) in `dtype` at the current
 // thread count, from the machine cache; measured in at most about 0.6 s when it has no entry.
-PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype);
+// `observed_flops`: a rate the caller has just seen this device do. A cached CPU peak below it
+// was measured while the machine was busy: it is measured again, and the answer is never
+// below what was observed.
+PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype, double observed_flops = 0.0);
 
 // bf16 on a CPU without AVX512_BF16 or AMX: converted to fp32 around every matmul, so slower
 // than fp32 itself. Warns once per process with the measured bf16 ÷ fp32 matmul rate.

@@ -136,7 +136,8 @@ void MachineFacts::store(Json cache, const std::string& name, const Json& entry)
   }
 }
 
-Json MachineFacts::get_or_measure(const std::string& name, const std::function<Json()>& measure) {
+Json MachineFacts::get_or_measure(const std::string& name, const std::function<Json()>& measure,
+                                  const std::function<bool(const Json&)>& usable) {
   std::lock_guard<std::recursive_mutex> in_process(mutex_);
   if (depth_ == 0 && !file_.empty()) {
     // Other processes of this machine (ranks) wait here and then read what this one measured.
@@ -157,7 +158,9 @@ Json MachineFacts::get_or_measure(const std::string& name, const std::function<J
   } unlock{*this};
 
   const Json cache = load();
-  if (const Json* entry = find_entry(cache, key_.id(), name)) return entry->at("value");
+  if (const Json* entry = find_entry(cache, key_.id(), name)) {
+    if (!usable || usable(entry->at("value"))) return entry->at("value");
+  }
   const auto start = std::chrono::steady_clock::now();
   Json value = measure();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

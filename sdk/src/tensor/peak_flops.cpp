@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -63,14 +64,18 @@ std::string entry_name(const std::string& device, c10::ScalarType dtype, int thr
   return fmt::format("matmul_flops/{}/{}/threads{}", device, c10::toString(dtype), threads);
 }
 
-PeakFlops measured_peak(c10::Device device, const std::string& device_label, c10::ScalarType dtype) {
+PeakFlops measured_peak(c10::Device device, const std::string& device_label, c10::ScalarType dtype,
+                        double observed_flops) {
   const int threads = at::get_num_threads();
-  nlohmann::json rate = MachineFacts::instance().get_or_measure(entry_name(device_label, dtype, threads), [&] {
-    MatmulRate measured = measure_matmul_flops(device, dtype);
-    return nlohmann::json{{"flops", measured.flops}, {"side", measured.side}};
-  });
+  nlohmann::json rate = MachineFacts::instance().get_or_measure(
+      entry_name(device_label, dtype, threads),
+      [&] {
+        MatmulRate measured = measure_matmul_flops(device, dtype);
+        return nlohmann::json{{"flops", measured.flops}, {"side", measured.side}};
+      },
+      [&](const nlohmann::json& cached) { return cached.at("flops").get<double>() >= observed_flops; });
   PeakFlops peak;
-  peak.flops = rate.at("flops").get<double>();
+  peak.flops = std::max(rate.at("flops").get<double>(), observed_flops);
   const int64_t side = rate.at("side").get<int64_t>();
   peak.source = fmt::format("measured: {}x{} {} matmul, {} threads", side, side, c10::toString(dtype), threads);
   return peak;
@@ -91,13 +96,13 @@ double gpu_peak_flops_from_table(const std::string& name) {
   return 0.0;
 }
 
-PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype) {
+PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype, double observed_flops) {
   if (device.is_cuda()) {
     const std::string name = device_name(device);
     if (const double flops = gpu_peak_flops_from_table(name); flops > 0.0) return {flops, "table: " + name};
-    return measured_peak(device, name, dtype);
+    return measured_peak(device, name, dtype, observed_flops);
   }
-  return measured_peak(device, device.str(), dtype);
+  return measured_peak(device, device.str(), dtype, observed_flops);
 }
 
 void warn_if_bf16_is_emulated(c10::Device device, c10::ScalarType dtype) {

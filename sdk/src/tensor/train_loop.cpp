@@ -243,6 +243,15 @@ void TrainLoop::log_step(int64_t step, double loss, double dt) {
   stats.lr_multiplier = last_lrm_;
   stats.dt_seconds = dt;
   stats.tokens_per_second = last_tokens_ / dt;
+  const double flops_per_rank = spec_.flops_per_token * last_tokens_ / dt / process_.dist->world_size();
+  if (flops_per_rank > peak_flops_) {
+    // The cached peak was measured while the machine was busy: measure it again.
+    const PeakFlops peak = peak_flops(process_.device, model_.compute_dtype(), flops_per_rank);
+    log::warn("{}: a step ran at {:.1f} GFLOP/s, above the cached peak of {:.1f}: measured again: {:.1f} GFLOP/s ({})",
+              spec_.stage, flops_per_rank / 1e9, peak_flops_ / 1e9, peak.flops / 1e9, peak.source);
+    peak_flops_ = peak.flops;
+    peak_source_ = peak.source;
+  }
   stats.mfu_percent = 100.0 * spec_.flops_per_token * last_tokens_ / dt / (peak_flops_ * process_.dist->world_size());
   if (timed_steps_ > 0) {
     stats.eta_seconds = training_seconds_ / static_cast<double>(timed_steps_) * static_cast<double>(spec_.num_iterations - step - 1);
