@@ -1,22 +1,19 @@
 // `nanochat chain FILE.ini` and `nanochat speedrun`: run a list of stages in order, each
-// as a child `nanochat run` process. A finished step leaves a done marker in the run
-// folder, so running the same chain again resumes at the first step not done.
-//
-// Chain file:
-//   [chain]
-//   name = tiny                  ; run folder $NANOCHAT_BASE_DIR/runs/<name> (default: file name)
-//   stages = tokenizer pretrain  ; step names, run in this order
-//   [pretrain]                   ; options of one step; `stage = X` runs stage X under another name
-//   depth = 4
+// as a child `nanochat run` process (behind `nanochat launch` for several ranks). A finished
+// step leaves a done marker in the run folder, so running the same chain again resumes at
+// the first step not done (and the stages resume inside a step from their newest
+// checkpoint). The chain file's format is in chain_file.hpp; --dry-run is chain_plan.hpp.
 #include <boost/program_options.hpp>
+
+#include <fmt/format.h>
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "chain_file.hpp"
+#include "chain_plan.hpp"
 #include "commands.hpp"
 #include "nanochat/atomic_file.hpp"
 #include "nanochat/base_dir.hpp"
@@ -31,56 +28,6 @@ namespace po = boost::program_options;
 namespace nanochat::host {
 namespace {
 
-struct ChainStep {
-  std::string label;  // the INI section and done-marker name
-  std::string stage;  // the stage plugin it runs
-};
-
-struct Chain {
-  std::string name;
-  std::vector<ChainStep> steps;
-};
-
-// A chain name names the run folder under runs/, a step label the done marker inside it: each
-// must be one plain file name, so that no chain file can make nanochat write elsewhere.
-void require_plain_name(const fs::path& file, const std::string& what, const std::string& name) {
-  const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
-                     name.find('\0') == std::string::npos;
-  if (!plain) {
-    throw UsageError(file.string() + ": " + what + " '" + name +
-                     "' must be a plain name (no '/', not '.' or '..'), since it names a file in the run folder");
-  }
-}
-
-Chain read_chain(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw UsageError("cannot read chain file " + file.string());
-  po::options_description none;
-  std::map<std::string, std::string> keys;
-  try {
-    for (const auto& option : po::parse_config_file(in, none, true).options) {
-      keys[option.string_key] = option.value.empty() ? "" : option.value.front();
-    }
-  } catch (const po::error& e) {
-    throw UsageError(file.string() + ": " + e.what());
-  }
-  Chain chain;
-  chain.name = keys.count("chain.name") ? keys["chain.name"] : file.stem().string();
-  require_plain_name(file, "chain name", chain.name);
-  std::string list = keys["chain.stages"];
-  for (char& c : list) {
-    if (c == ',') c = ' ';
-  }
-  std::istringstream words(list);
-  for (std::string label; words >> label;) {
-    require_plain_name(file, "step label", label);
-    std::string stage = keys.count(label + ".stage") ? keys[label + ".stage"] : label;
-    chain.steps.push_back({label, stage});
-  }
-  if (chain.steps.empty()) throw UsageError(file.string() + ": [chain] needs `stages = step1 step2 ...`");
-  return chain;
-}
-
 std::string now_text() {
   std::time_t now = std::time(nullptr);
   char text[32];
@@ -88,23 +35,50 @@ std::string now_text() {
   return text;
 }
 
-int run_chain(const fs::path& file, const fs::path& run_dir_arg, bool restart) {
-  Chain chain = read_chain(file);
-  fs::path run_dir = run_dir_arg.empty() ? artifact_dir(Artifact::runs, base_dir()) / chain.name : run_dir_arg;
+struct ChainRun {
+  fs::path run_dir;  // "" = $NANOCHAT_BASE_DIR/runs/<chain name>
+  bool restart = false;
+  bool smoke = false;
+  bool dry_run = false;
+  std::string from, only;
+  PlanOptions plan;
+};
+
+std::string minutes_text(double minutes) {
+  const auto whole = static_cast<int64_t>(minutes + 0.5);
+  return whole >= 60 ? fmt::format("{}h{:02d}m", whole / 60, whole % 60) : fmt::format("{}m", whole);
+}
+
+int run_chain(const fs::path& file, const ChainRun& how) {
+  const Chain chain = read_chain(file);
+  const std::vector<ChainStep> steps = select_steps(chain, how.from, how.only);
+  if (how.dry_run) {
+    PlanOptions plan = how.plan;
+    plan.smoke = how.smoke;
+    print_chain_plan(chain, steps, plan, std::cout);
+    return 0;
+  }
+  fs::path run_dir = how.run_dir.empty() ? artifact_dir(Artifact::runs, base_dir()) / chain.name : how.run_dir;
   fs::create_directories(run_dir);
-  fs::path config = fs::absolute(file);
-  for (size_t i = 0; i < chain.steps.size(); ++i) {
-    const ChainStep& step = chain.steps[i];
+  const auto chain_start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const ChainStep& step = steps[i];
     fs::path marker = run_dir / (step.label + ".done");
-    std::string position = std::to_string(i + 1) + "/" + std::to_string(chain.steps.size());
-    if (!restart && fs::exists(marker)) {
+    std::string position = std::to_string(i + 1) + "/" + std::to_string(steps.size());
+    if (!how.restart && fs::exists(marker)) {
       log::info("chain {}: step {} {} already done ({}), skipping", chain.name, position, step.label, marker.string());
       continue;
     }
-    log::info("chain {}: step {} {} (stage {})", chain.name, position, step.label, step.stage);
+    double budget_left = 0;  // the budgets of this step and the ones after it
+    for (size_t j = i; j < steps.size(); ++j) budget_left += steps[j].minutes;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - chain_start).count();
+    log::info("chain {}: step {} {} (stage {}{}) | elapsed {}{}", chain.name, position, step.label, step.stage,
+              step.nproc > 1 ? fmt::format(", {} ranks", step.nproc) : "", minutes_text(elapsed / 60),
+              budget_left > 0 ? " | ETA " + minutes_text(budget_left) + " by the budgets" : "");
     auto start = std::chrono::steady_clock::now();
-    int code = run_process({self_executable().string(), "run", step.stage, "--config", config.string(),
-                            "--config-section", step.label});
+    std::vector<std::string> argv = {self_executable().string()};
+    for (std::string& arg : step_command(chain, step, how.smoke)) argv.push_back(std::move(arg));
+    int code = run_process(argv);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (code != 0) {
       throw Error("chain " + chain.name + " stopped: step " + position + " '" + step.label + "' (stage " +
@@ -112,20 +86,34 @@ int run_chain(const fs::path& file, const fs::path& run_dir_arg, bool restart) {
                   "; fix it and run the same command again to resume from this step");
     }
     nlohmann::json done = {{"step", step.label}, {"stage", step.stage}, {"seconds", seconds},
-                           {"finished", now_text()}, {"config", config.string()}};
+                           {"finished", now_text()}, {"config", fs::absolute(file).string()}, {"smoke", how.smoke}};
     atomic_write_file(marker, done.dump(2) + "\n");
-    log::info("chain {}: step {} {} done in {:.1f}s", chain.name, position, step.label, seconds);
+    log::info("chain {}: step {} {} done in {:.1f}s{}", chain.name, position, step.label, seconds,
+              step.minutes > 0 ? fmt::format(" (budget {} min{})", step.minutes,
+                                             seconds > 60 * step.minutes ? ", over" : "")
+                               : "");
   }
-  log::info("chain {}: all {} steps done (run folder {})", chain.name, chain.steps.size(), run_dir.string());
+  log::info("chain {}: all {} steps done (run folder {})", chain.name, steps.size(), run_dir.string());
   return 0;
 }
 
-// Parses the chain options shared by `chain` and `speedrun`; returns the remaining positionals.
+// Parses the chain options shared by `chain` and `speedrun` into `how`; returns the
+// remaining positionals.
 std::vector<std::string> parse_chain_options(const Args& args, po::options_description& options,
-                                             po::variables_map& vm, const char* usage) {
-  options.add_options()("restart", po::bool_switch(), "run every step again, ignoring done markers")(
-      "run-dir", po::value<std::string>()->default_value(""),
-      "folder for done markers (default: $NANOCHAT_BASE_DIR/runs/<chain name>)")("help,h", "show this help");
+                                             po::variables_map& vm, const char* usage, ChainRun& how) {
+  std::string run_dir;
+  options.add_options()("restart", po::bool_switch(&how.restart), "run every step again, ignoring done markers")(
+      "run-dir", po::value(&run_dir)->default_value(""),
+      "folder for done markers (default: $NANOCHAT_BASE_DIR/runs/<chain name>)")(
+      "from", po::value(&how.from)->default_value(""), "start at this step label (the steps before count as done)")(
+      "only", po::value(&how.only)->default_value(""), "run only this step label")(
+      "smoke", po::bool_switch(&how.smoke), "apply each step's [LABEL.smoke] section (tiny sizes, for tests)")(
+      "dry-run", po::bool_switch(&how.dry_run),
+      "print each step's command line, options, and pretraining's size, hours and cost; run nothing")(
+      "gpus", po::value(&how.plan.gpus)->default_value(""),
+      "GPUs to plan for with --dry-run, e.g. 8xH100 (default: the chain's, else those found)")(
+      "assume-mfu", po::value(&how.plan.assumed_mfu)->default_value(how.plan.assumed_mfu),
+      "model FLOPs utilisation --dry-run assumes for hours")("help,h", "show this help");
   po::options_description positional_holder;
   positional_holder.add(options).add_options()("file", po::value<std::vector<std::string>>());
   po::positional_options_description positional;
@@ -136,12 +124,15 @@ std::vector<std::string> parse_chain_options(const Args& args, po::options_descr
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + "; " + usage);
   }
+  if (how.plan.assumed_mfu <= 0 || how.plan.assumed_mfu > 1) throw UsageError("--assume-mfu must be in (0, 1]");
+  how.run_dir = run_dir;
   return vm.count("file") ? vm["file"].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 // A preset name → its chain file: <prefix>/share/nanochat/presets, then the source tree.
-fs::path find_preset(const std::string& preset) {
-  if (fs::is_regular_file(preset)) return preset;
+fs::path find_preset(const std::string& name) {
+  if (fs::is_regular_file(name)) return name;
+  const std::string preset = name == "speedrun" ? "d20" : name;  // nanochat's speedrun.sh is the d20 run
   std::vector<fs::path> candidates = {
       self_executable().parent_path().parent_path() / "share" / "nanochat" / "presets" / (preset + ".ini"),
       fs::path(NANOCHAT_SOURCE_PRESET_DIR) / (preset + ".ini")};
@@ -155,31 +146,35 @@ fs::path find_preset(const std::string& preset) {
 }  // namespace
 
 int chain_command(const Args& args) {
-  const char* usage = "usage: nanochat chain FILE.ini [--restart] [--run-dir DIR]";
+  const char* usage =
+      "usage: nanochat chain FILE.ini [--restart] [--run-dir DIR] [--from|--only LABEL] [--smoke] [--dry-run [--gpus 8xH100]]";
   po::options_description options("Chain options");
   po::variables_map vm;
-  auto files = parse_chain_options(args, options, vm, usage);
+  ChainRun how;
+  auto files = parse_chain_options(args, options, vm, usage, how);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << options;
     return 0;
   }
   if (files.size() != 1) throw UsageError(usage);
-  return run_chain(files[0], vm["run-dir"].as<std::string>(), vm["restart"].as<bool>());
+  return run_chain(files[0], how);
 }
 
 int speedrun_command(const Args& args) {
-  const char* usage = "usage: nanochat speedrun [--preset NAME|FILE.ini] [--restart] [--run-dir DIR]";
+  const char* usage =
+      "usage: nanochat speedrun [--preset NAME|FILE.ini] [--restart] [--run-dir DIR] [--from|--only LABEL] [--smoke] "
+      "[--dry-run [--gpus 8xH100]]";
   po::options_description options("Speedrun options");
   options.add_options()("preset", po::value<std::string>()->default_value("speedrun"),
-                        "shipped chain (speedrun: d20 on GPUs; tiny: the whole chain on a CPU) or a file");
+                        "shipped chain: speedrun (= d20), d26, d32 on one node of 8 GPUs; tiny: every stage on a CPU; or a file");
   po::variables_map vm;
-  if (!parse_chain_options(args, options, vm, usage).empty()) throw UsageError(usage);
+  ChainRun how;
+  if (!parse_chain_options(args, options, vm, usage, how).empty()) throw UsageError(usage);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << options;
     return 0;
   }
-  return run_chain(find_preset(vm["preset"].as<std::string>()), vm["run-dir"].as<std::string>(),
-                   vm["restart"].as<bool>());
+  return run_chain(find_preset(vm["preset"].as<std::string>()), how);
 }
 
 }  // namespace nanochat::host

@@ -10,7 +10,7 @@ namespace po = boost::program_options;
 namespace nanochat::host {
 namespace {
 
-const std::vector<std::string> kReservedKeys = {"stage"};  // chain files name a step's stage
+const std::vector<std::string> kReservedKeys = {"stage", "nproc", "minutes"};  // read by the chain (chain_file.hpp)
 
 bool is_reserved(const std::string& key) {
   return std::find(kReservedKeys.begin(), kReservedKeys.end(), key) != kReservedKeys.end();
@@ -37,13 +37,13 @@ po::options_description common_run_options() {
   po::options_description common("Common options");
   common.add_options()("help,h", "list this stage's options and exit")(
       "config", po::value<std::string>(), "INI file with option values (the command line wins)")(
-      "config-section", po::value<std::string>(), "INI section to read (default: the stage name)");
+      "config-section", po::value<std::vector<std::string>>()->composing(),
+      "INI section to read (default: the stage name); given several times, the first wins");
   return common;
 }
 
-std::vector<std::pair<std::string, std::string>> read_ini_section(const std::filesystem::path& file,
-                                                                  const std::string& section,
-                                                                  const po::options_description& known) {
+std::vector<IniEntries> read_ini_sections(const std::filesystem::path& file, const std::vector<std::string>& sections,
+                                          const po::options_description& known) {
   std::ifstream in(file);
   if (!in) throw UsageError("cannot read config file " + file.string());
   po::options_description none;
@@ -53,24 +53,27 @@ std::vector<std::pair<std::string, std::string>> read_ini_section(const std::fil
   } catch (const po::error& e) {
     throw UsageError(file.string() + ": " + e.what());
   }
-  std::vector<std::pair<std::string, std::string>> entries;
-  const std::string prefix = section + ".";
+  std::vector<IniEntries> groups(sections.size() + 1);  // the sections, then the top level
   for (const auto& option : parsed.options) {
     const std::string& key = option.string_key;
     std::string value = option.value.empty() ? "" : option.value.front();
     if (key.find('.') == std::string::npos) {
-      if (known.find_nothrow(key, false) != nullptr) entries.emplace_back(key, value);
-    } else if (key.rfind(prefix, 0) == 0) {
+      if (known.find_nothrow(key, false) != nullptr) groups.back().emplace_back(key, value);
+      continue;
+    }
+    for (size_t i = 0; i < sections.size(); ++i) {
+      const std::string prefix = sections[i] + ".";
+      if (key.rfind(prefix, 0) != 0) continue;
       std::string name = key.substr(prefix.size());
-      if (is_reserved(name)) continue;
+      if (is_reserved(name) || name.find('.') != std::string::npos) continue;  // [section.sub] is another section
       if (known.find_nothrow(name, false) == nullptr) {
-        throw UsageError(file.string() + ": [" + section + "] has unknown option '" + name +
+        throw UsageError(file.string() + ": [" + sections[i] + "] has unknown option '" + name +
                          "' (see `nanochat run STAGE --help`)");
       }
-      entries.emplace_back(name, value);
+      groups[i].emplace_back(name, value);
     }
   }
-  return entries;
+  return groups;
 }
 
 StageCommandLine parse_stage_command_line(const po::options_description& stage_options,
@@ -86,17 +89,19 @@ StageCommandLine parse_stage_command_line(const po::options_description& stage_o
     if (result.help) return result;
     if (result.values.count("config")) {
       std::filesystem::path file = result.values["config"].as<std::string>();
-      std::string which = result.values.count("config-section")
-                              ? result.values["config-section"].as<std::string>()
-                              : section;
-      std::vector<std::string> file_args;
-      for (const auto& [key, value] : read_ini_section(file, which, stage_options)) {
-        append_as_argument(stage_options, key, value, file_args);
-      }
-      try {
-        po::store(po::command_line_parser(file_args).options(stage_options).run(), result.values);
-      } catch (const po::error& e) {
-        throw UsageError(file.string() + ": " + e.what());
+      const std::vector<std::string> sections = result.values.count("config-section")
+                                                    ? result.values["config-section"].as<std::vector<std::string>>()
+                                                    : std::vector<std::string>{section};
+      for (const IniEntries& group : read_ini_sections(file, sections, stage_options)) {  // the first set wins
+        std::vector<std::string> file_args;
+        for (const auto& [key, value] : group) {
+          append_as_argument(stage_options, key, value, file_args);
+        }
+        try {
+          po::store(po::command_line_parser(file_args).options(stage_options).run(), result.values);
+        } catch (const po::error& e) {
+          throw UsageError(file.string() + ": " + e.what());
+        }
       }
     }
     po::notify(result.values);

@@ -1,7 +1,8 @@
 // The `nanochat` host end to end: the real binary, real plugin libraries (tests/plugins),
 // real files. Covers the plugin contract's refusals, the search path (no relative folder
 // without HOME, no build tree for an installed binary), options from INI and command line,
-// chains with done markers (and names that would escape the run folder), installing and
+// chains with done markers (and names that would escape the run folder), --smoke sections,
+// --from/--only, the d20 preset's dry run against nanochat's figures, installing and
 // removing plugins, and the template plugin's artifact listing.
 #include <gtest/gtest.h>
 
@@ -339,6 +340,61 @@ TEST_F(HostCli, ChainStopsAtFailureAndResumes) {
 
   HostResult no_file = nanochat({"chain", (scratch.path / "none.ini").string()});
   EXPECT_EQ(no_file.exit_code, 2);
+}
+
+TEST_F(HostCli, ChainStepsBySmokeFromAndOnly) {
+  fs::path chain = scratch.path / "chain.ini";
+  write_text(chain,
+             "[chain]\nname = demo\nstages = first second third\n"
+             "[first]\nstage = echo\nmessage = one\nminutes = 2\n"
+             "[first.smoke]\nmessage = small-one\n"
+             "[second]\nstage = echo\nmessage = two\n"
+             "[third]\nstage = echo\nmessage = three\n");
+  HostResult smoke = nanochat({"chain", chain.string(), "--smoke"});
+  ASSERT_EQ(smoke.exit_code, 0) << smoke.err;
+  EXPECT_NE(smoke.out.find("echo: small-one"), std::string::npos) << smoke.out;  // [first.smoke] wins
+  EXPECT_NE(smoke.out.find("echo: two"), std::string::npos) << smoke.out;        // no smoke section: as written
+  EXPECT_NE(smoke.err.find("step 1/3 first (stage echo) | elapsed 0m | ETA 2m by the budgets"), std::string::npos)
+      << smoke.err;
+
+  HostResult only = nanochat({"chain", chain.string(), "--restart", "--only", "second"});
+  ASSERT_EQ(only.exit_code, 0) << only.err;
+  EXPECT_EQ(only.out.find("echo: one"), std::string::npos) << only.out;
+  EXPECT_NE(only.out.find("echo: two"), std::string::npos) << only.out;
+  EXPECT_EQ(only.out.find("echo: three"), std::string::npos) << only.out;
+
+  HostResult from = nanochat({"chain", chain.string(), "--restart", "--from", "second"});
+  ASSERT_EQ(from.exit_code, 0) << from.err;
+  EXPECT_EQ(from.out.find("echo: one"), std::string::npos) << from.out;
+  EXPECT_NE(from.out.find("echo: three"), std::string::npos) << from.out;
+
+  HostResult unknown = nanochat({"chain", chain.string(), "--only", "fourth"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no step 'fourth' (its steps: first, second, third)"), std::string::npos) << unknown.err;
+  write_text(chain, "[chain]\nname = demo\nstages = a.b\n");
+  HostResult dotted = nanochat({"chain", chain.string()});
+  EXPECT_EQ(dotted.exit_code, 2);
+  EXPECT_NE(dotted.err.find("step label 'a.b'"), std::string::npos) << dotted.err;
+}
+
+TEST_F(HostCli, DryRunOfTheD20PresetMatchesNanochat) {
+  // SPEC §3/§5: d20 has 560,988,160 parameters and trains 21,400 steps of 524,288 tokens
+  // (11.2B tokens, 20 per parameter) with no gradient accumulation on 8 GPUs.
+  HostResult plan = nanochat({"speedrun", "--dry-run", "--gpus", "8xH100"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("planned for 8xH100"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("560,988,160 parameters"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("21,400 steps x 524,288 tokens = 11.22B tokens (20.0 per parameter), 1 accumulation"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("launch --nproc 8 -- run pretrain"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("--depth=20"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("$3/GPU-hour"), std::string::npos) << plan.out;
+  EXPECT_FALSE(fs::exists(scratch.path / "base" / "runs")) << "a dry run wrote its run folder";
+
+  HostResult bad = nanochat({"speedrun", "--dry-run", "--gpus", "eight H100"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("expected COUNTxNAME"), std::string::npos) << bad.err;
 }
 
 TEST_F(HostCli, InstallAndRemovePlugins) {

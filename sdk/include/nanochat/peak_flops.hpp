@@ -8,15 +8,14 @@
 
 #include <string>
 
+#include "nanochat/gpu_table.hpp"
+
 namespace nanochat {
 
 struct PeakFlops {
   double flops = 0.0;    // per second
   std::string source;    // "table: NVIDIA H100 80GB HBM3" or "measured: 1024² Float matmul, 2 threads"
 };
-
-// Dense peak for the GPU named `name` (as CUDA reports it), 0 if unknown.
-double gpu_peak_flops_from_table(const std::string& name);
 
 // For a CUDA device: the table (falls back to a measurement for an unknown GPU).
 // For the CPU: the best rate of square matmuls (up to 2048²) in `dtype` at the current

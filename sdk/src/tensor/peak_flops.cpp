@@ -83,19 +83,6 @@ PeakFlops measured_peak(c10::Device device, const std::string& device_label, c10
 
 }  // namespace
 
-double gpu_peak_flops_from_table(const std::string& name) {
-  // Dense bf16 tensor-core peaks (no sparsity), in the order a substring match should try.
-  static const std::pair<const char*, double> table[] = {
-      {"H100 NVL", 835e12}, {"H100 PCIe", 756e12}, {"H100", 989e12}, {"H200", 989e12}, {"H800", 989e12},
-      {"GH200", 989e12},    {"B200", 2250e12},     {"B100", 1750e12}, {"A100", 312e12}, {"A800", 312e12},
-      {"L40S", 362e12},     {"L40", 181e12},       {"L4", 121e12},    {"A10G", 70e12},  {"A10", 125e12},
-      {"RTX 4090", 165e12}, {"RTX 3090", 71e12},   {"V100", 125e12},  {"T4", 65e12}};
-  for (const auto& [key, flops] : table) {
-    if (name.find(key) != std::string::npos) return flops;
-  }
-  return 0.0;
-}
-
 PeakFlops peak_flops(c10::Device device, c10::ScalarType dtype, double observed_flops) {
   if (device.is_cuda()) {
     const std::string name = device_name(device);

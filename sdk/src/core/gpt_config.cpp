@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "nanochat/error.hpp"
-#include "nanochat/gpt.hpp"
+#include "nanochat/gpt_config.hpp"
 
 namespace nanochat {
 namespace {
