@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -34,7 +35,6 @@ enum class Step : int {
   mount_proc,
   change_directory,
   standard_streams,
-  close_on_exec,
   resource_limit,
   set_groups,
   set_gid,
@@ -53,7 +53,6 @@ const char* step_name(Step step) {
     case Step::mount_proc: return "mount proc";
     case Step::change_directory: return "chdir to the temp dir";
     case Step::standard_streams: return "dup2 standard streams";
-    case Step::close_on_exec: return "close_range";
     case Step::resource_limit: return "setrlimit";
     case Step::set_groups: return "setgroups";
     case Step::set_gid: return "setresgid";
@@ -82,6 +81,7 @@ struct Prepared {
   std::string tmpfs_options;
   std::vector<Limit> limits;
   sock_fprog filter{};
+  int max_fd = 0;         // the highest descriptor that may be open (close_range needs Linux 5.11)
   int status_write = -1;  // close-on-exec: EOF tells the parent the exec (or the probe) succeeded
   int status_read = -1;
   int sync_read = -1;     // (a socket pair, which cannot raise SIGPIPE) the parent sends one
@@ -106,6 +106,9 @@ Prepared prepare(const ChildSpec& spec) {
       {RLIMIT_NPROC, {spec.limits.processes, spec.limits.processes}},
       {RLIMIT_CORE, {0, 0}},
   };
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  prepared.max_fd = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20));
   if (spec.seccomp != nullptr) {
     prepared.filter.len = static_cast<unsigned short>(spec.seccomp->size());
     prepared.filter.filter = const_cast<sock_filter*>(spec.seccomp->data());
@@ -139,7 +142,7 @@ Prepared prepare(const ChildSpec& spec) {
     if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &attributes, sizeof attributes) != 0) {
       fail(prepared, Step::mount_read_only);
     }
-    if (mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, prepared.tmpfs_options.c_str()) != 0) {
+    if (mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, prepared.tmpfs_options.c_str()) != 0) {
       fail(prepared, Step::mount_tmpfs);
     }
     if (spec.features.pid_namespace &&
@@ -159,7 +162,9 @@ Prepared prepare(const ChildSpec& spec) {
     }
   }
   // Every other descriptor (the parent's files, other threads' pipes) closes at the exec.
-  if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) fail(prepared, Step::close_on_exec);
+  if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < prepared.max_fd; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
 
   for (const Limit& limit : prepared.limits) {
     if (setrlimit(limit.resource, &limit.value) != 0) fail(prepared, Step::resource_limit);

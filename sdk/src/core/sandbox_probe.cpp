@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -115,7 +117,7 @@ std::string find_python(const Identity& identity, std::string& problem) {
   return "";
 }
 
-struct Optional {
+struct OptionalProtection {
   bool Features::*feature;
   SandboxProtection SandboxProtections::*protection;
   const char* what;
@@ -128,7 +130,7 @@ Setup detect() {
   const std::string base = probe(setup.features, setup.filter);
   if (!base.empty()) setup.problem = "a child with rlimits and its own uid cannot start: " + base;
 
-  const Optional optionals[] = {
+  const OptionalProtection optionals[] = {
       {&Features::user_namespace, &SandboxProtections::user_namespace, "new user namespace"},
       {&Features::pid_namespace, &SandboxProtections::pid_namespace,
        "new pid namespace (sees only its own processes; all die with it)"},
@@ -139,7 +141,7 @@ Setup detect() {
       {&Features::seccomp_filter, &SandboxProtections::seccomp_filter,
        "seccomp filter (no sockets but AF_UNIX, no ptrace, mount, namespaces, bpf, io_uring, ...)"},
   };
-  for (const Optional& optional : optionals) {
+  for (const OptionalProtection& optional : optionals) {
     Features trial = setup.features;
     trial.*optional.feature = true;
     std::string why_not;
