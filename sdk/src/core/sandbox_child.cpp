@@ -4,7 +4,6 @@
 #include "sandbox_child.hpp"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
@@ -169,11 +168,13 @@ Prepared prepare(const ChildSpec& spec) {
   for (const Limit& limit : prepared.limits) {
     if (setrlimit(limit.resource, &limit.value) != 0) fail(prepared, Step::resource_limit);
   }
+  // Raw system calls: glibc's wrappers would signal the parent's other threads (to change
+  // their ids too), which do not exist in this child, and wait for them forever.
   const Identity& identity = spec.identity;
-  if (identity.clear_groups && setgroups(0, nullptr) != 0) fail(prepared, Step::set_groups);
+  if (identity.clear_groups && syscall(SYS_setgroups, 0, nullptr) != 0) fail(prepared, Step::set_groups);
   if (identity.change_ids) {
-    if (setresgid(identity.gid, identity.gid, identity.gid) != 0) fail(prepared, Step::set_gid);
-    if (setresuid(identity.uid, identity.uid, identity.uid) != 0) fail(prepared, Step::set_uid);
+    if (syscall(SYS_setresgid, identity.gid, identity.gid, identity.gid) != 0) fail(prepared, Step::set_gid);
+    if (syscall(SYS_setresuid, identity.uid, identity.uid, identity.uid) != 0) fail(prepared, Step::set_uid);
   }
   // A uid change clears the parent-death signal; set it again, then make sure the parent did
   // not die in between (the status pipe has no reader left if it did).
