@@ -1,7 +1,8 @@
 // Running untrusted Python (a model's HumanEval completion) so that it cannot harm the host,
 // even when the evaluator runs as root. The program runs in `python3` (the first one on PATH
 // that the sandbox's user can execute) in a child process that, as far as this kernel allows:
-//   - runs as an unprivileged uid (root drops to `nobody`; another user stays itself),
+//   - runs as an unprivileged uid other than the evaluator's (root drops to `nobody`; another
+//     user cannot switch and stays itself, `nobody` only inside its user namespace),
 //   - lives in new user, pid, network, ipc and mount namespaces: it sees only its own
 //     processes, has no network at all, sees the whole filesystem read-only except a private
 //     size-capped tmpfs that is its cwd, HOME and TMPDIR, and everything it started dies
@@ -64,7 +65,7 @@ struct SandboxProtection {
 struct SandboxProtections {
   std::string python;   // the interpreter run, "" when none was found
   std::string problem;  // why run_python_sandboxed cannot run (no python3, no child starts), "" when it can
-  SandboxProtection unprivileged_uid;
+  SandboxProtection unprivileged_uid;  // a uid other than the evaluator's (so only when it is root)
   SandboxProtection user_namespace;
   SandboxProtection pid_namespace;
   SandboxProtection network_namespace;

@@ -159,12 +159,14 @@ Setup detect() {
   }
   setup.identity = identity_for(setup.features);
   const Identity& identity = setup.identity;
-  protections.unprivileged_uid.active = identity.host_uid != 0;
+  // Only another uid keeps the child from signalling the evaluator and from writing its
+  // files; a non-root evaluator's child is never root either (RLIMIT_NPROC binds it).
+  protections.unprivileged_uid.active = identity.host_uid != geteuid();
   protections.unprivileged_uid.detail =
-      identity.host_uid == 0 ? "runs as root"
-      : identity.change_ids && identity.uid == identity.host_uid
-          ? fmt::format("uid {} (nobody)", identity.uid)
-          : fmt::format("uid {}{}", identity.host_uid, identity.change_ids ? " (nobody in its user namespace)" : "");
+      protections.unprivileged_uid.active
+          ? fmt::format("uid {} (nobody)", identity.host_uid)
+          : fmt::format("runs as uid {}, the evaluator's own{}: only root can switch to another", identity.host_uid,
+                        identity.change_ids ? " (nobody inside its user namespace)" : "");
 
   std::string python_problem;
   setup.python = find_python(identity, python_problem);
