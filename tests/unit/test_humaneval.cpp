@@ -1,13 +1,15 @@
 // Task `humaneval` on the real data with the real sandbox: the 164 problems as nanochat
 // builds them, every canonical solution scores 1, wrong and hostile completions score 0 and
 // the evaluator goes on, code is taken from the first ```python block as nanochat does, and
-// the sandbox's protections are logged once.
+// the sandbox's protections are logged once; the code and import extraction against
+// nanochat's Python on tricky inputs.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
 #include <iostream>
 
+#include "humaneval_program.hpp"
 #include "nanochat/task.hpp"
 #include "task_test_support.hpp"
 #include "tokenizer_test_support.hpp"
@@ -22,6 +24,40 @@ const std::string& text_of(const TaskExample& example, size_t message) {
 }
 
 }  // namespace
+
+// Expected values from nanochat's extract_program and extract_imports (tasks/humaneval.py,
+// Python 3.11's re), run on these very strings.
+TEST(HumanEval, ExtractsCodeAndImportsAsNanochat) {
+  const std::vector<std::pair<std::string, std::string>> code = {
+      {"```python\nx = 1\n```", "x = 1"},
+      {"text\n```\ny = 2\n```\nmore", "y = 2"},
+      {"```python   \n\n  code\n```", "code"},
+      {"```python\n```\nz\n```", "```\nz"},
+      {"```pythonic\nq\n```", "```pythonic\nq\n```"},
+      {"  no fence here  ", "no fence here"},
+      {"```python\n\n```", ""},
+      {"````python\na\n```", "a"},
+      {"```py\nb\n```", "```py\nb\n```"},
+      {"```python\r\nc\r\n```", "c"},
+      {"```python\nfirst\n```\n```python\nsecond\n```", "first"},
+      {"```python\nunclosed", "```python\nunclosed"},
+  };
+  for (const auto& [completion, expected] : code) {
+    EXPECT_EQ(nanochat::humaneval::extract_code(completion), expected) << completion;
+  }
+  const std::vector<std::pair<std::string, std::string>> imports = {
+      {"from typing import List\n\n\ndef f():\n    import os\n", "from typing import List"},
+      {"# c\n  import math\n\nimport re  \ndef g(): pass\nimport sys", "import math\nimport re"},
+      {"def h(): pass", ""},
+      {"\n#!x\nfrom a import b", "from a import b"},
+  };
+  for (const auto& [prompt, expected] : imports) {
+    EXPECT_EQ(nanochat::humaneval::extract_imports(prompt), expected) << prompt;
+  }
+  EXPECT_EQ(nanochat::humaneval::check_program("import math\ndef f():", "```python\ndef f(): return 1\n```",
+                                               "def check(c): assert c() == 1", "f"),
+            "import math\n\ndef f(): return 1\n\ndef check(c): assert c() == 1\ncheck(f)");
+}
 
 TEST(HumanEval, TheProblemsAsNanochatBuildsThem) {
   NANOCHAT_REQUIRE_SHARED_DATA(data);
