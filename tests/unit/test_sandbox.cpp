@@ -10,11 +10,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <iterator>
@@ -140,15 +142,28 @@ TEST(Sandbox, PassesOnlyARunToTheEndAsNanochatDoes) {
   EXPECT_EQ(syntax.status, SandboxStatus::failed) << describe(syntax);
 }
 
-TEST(Sandbox, TheTempDirIsCwdAndHomeAndWritable) {
-  const SandboxResult result = run(
+TEST(Sandbox, APrivateTmpIsCwdAndHomeAndWritable) {
+  ASSERT_PROTECTION(mount_namespace);
+  const fs::path on_host = fs::path("/tmp") / fmt::format("nanochat-sandbox-host-file-{}", getpid());
+  std::ofstream(on_host) << "the host's";
+  const SandboxResult result = run(fmt::format(
       "import os\n"
+      "assert os.getcwd() == os.environ['HOME'] == os.environ['TMPDIR'] == '/tmp', os.getcwd()\n"
+      "assert not os.path.exists('{}'), 'the host /tmp shows through'\n"
       "open('scratch.txt', 'w').write('x' * 1000)\n"
-      "assert os.path.getsize('scratch.txt') == 1000\n"
-      "assert os.getcwd() == os.environ['HOME'] == os.environ['TMPDIR'], (os.getcwd(), os.environ['HOME'])\n"
-      "print(os.getcwd())\n");
+      "assert os.path.getsize('/tmp/scratch.txt') == 1000\n",
+      on_host.string()));
   EXPECT_EQ(result.status, SandboxStatus::passed) << describe(result);
-  EXPECT_EQ(result.stdout_text.rfind((PrivateTmpdir::path / "nanochat-sandbox-").string(), 0), 0u) << describe(result);
+  EXPECT_FALSE(fs::exists("/tmp/scratch.txt"));
+  fs::remove(on_host);
+}
+
+TEST(Sandbox, AFileLargerThanTheLimitFails) {
+  SandboxLimits limits;
+  limits.file_bytes = 1 << 20;
+  const SandboxResult result = run("open('big', 'wb').write(b'x' * (2 << 20))\n", limits);
+  EXPECT_EQ(result.status, SandboxStatus::failed) << describe(result);
+  EXPECT_NE(result.stderr_text.find("File too large"), std::string::npos) << describe(result);
 }
 
 TEST(Sandbox, AnInfiniteLoopTimesOut) {
@@ -176,15 +191,17 @@ TEST(Sandbox, ATenGigabyteAllocationFails) {
 }
 
 TEST(Sandbox, WritingOutsideTheTempDirFails) {
-  ASSERT_PROTECTION(mount_namespace);  // /tmp and /dev/shm are open to every uid: only a read-only mount stops it
+  // /var/tmp and /dev/shm are open to every uid: only a read-only mount stops the writes.
+  ASSERT_PROTECTION(mount_namespace);
   const std::string name = fmt::format("nanochat-sandbox-escape-{}", getpid());
-  for (const fs::path& target : {fs::path("/tmp") / name, fs::path("/dev/shm") / name}) {
-    const SandboxResult result = run(fmt::format("open('inside.txt', 'w').write('fine')\n"
+  for (const fs::path& target : {fs::path("/var/tmp") / name, fs::path("/dev/shm") / name}) {
+    const SandboxResult result = run(fmt::format("open('/tmp/{}', 'w').write('its own /tmp')\n"
                                                  "open('{}', 'w').write('escaped')\n",
-                                                 target.string()));
+                                                 name, target.string()));
     EXPECT_EQ(result.status, SandboxStatus::failed) << target << ": " << describe(result);
     EXPECT_NE(result.stderr_text.find("Read-only file system"), std::string::npos) << describe(result);
     EXPECT_FALSE(fs::exists(target)) << target;
+    EXPECT_FALSE(fs::exists(fs::path("/tmp") / name)) << "its /tmp reached the host's";
     fs::remove(target);
   }
 }
@@ -221,6 +238,38 @@ TEST(Sandbox, KillingTheParentFails) {
                       getpgrp()));
   EXPECT_EQ(result.status, SandboxStatus::failed) << describe(result);
   EXPECT_EQ(getpid(), self) << "still here";
+}
+
+TEST(Sandbox, KillingTheEvaluatorKillsTheSandbox) {
+  // An evaluator process running an endless program; SIGKILL it and its sandbox must go too
+  // (PR_SET_PDEATHSIG on the pid namespace's init).
+  ASSERT_PROTECTION(pid_namespace);
+  const pid_t evaluator = fork();
+  ASSERT_GE(evaluator, 0);
+  if (evaluator == 0) {
+    SandboxLimits limits;
+    limits.seconds = 60;
+    run_python_sandboxed("while True:\n    pass\n", limits);
+    _exit(0);
+  }
+  const std::string evaluator_label = fmt::format("nanochat-sandbox-of-{}", evaluator);
+  const auto running = [&] {
+    for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
+      std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+      const std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      if (cmdline.find(evaluator_label) != std::string::npos) return true;
+    }
+    return false;
+  };
+  const auto wait_until = [](const std::function<bool()>& condition) {
+    for (int i = 0; i < 500 && !condition(); ++i) usleep(10000);
+    return condition();
+  };
+  ASSERT_TRUE(wait_until(running)) << "the sandbox never started";
+  kill(evaluator, SIGKILL);
+  waitpid(evaluator, nullptr, 0);
+  EXPECT_TRUE(wait_until([&] { return !running(); })) << "the sandbox outlived its evaluator";
+  EXPECT_EQ(leftover_files(), std::vector<std::string>{});
 }
 
 TEST(Sandbox, AHugeStdoutIsCapped) {

@@ -5,8 +5,9 @@
 //     user cannot switch and stays itself, `nobody` only inside its user namespace),
 //   - lives in new user, pid, network, ipc and mount namespaces: it sees only its own
 //     processes, has no network at all, sees the whole filesystem read-only except a private
-//     size-capped tmpfs that is its cwd, HOME and TMPDIR, and everything it started dies
-//     with it (a pid namespace's init taking all members along),
+//     size-capped tmpfs on /tmp (over the host's) that is its cwd, HOME and TMPDIR, and
+//     everything it started dies with it (a pid namespace's init taking all members along);
+//     without a mount namespace a fresh temp dir is its cwd, removed afterwards,
 //   - is confined by a seccomp filter (no sockets but AF_UNIX, no ptrace, mount, namespaces,
 //     kernel modules, bpf, io_uring, ...), also where namespaces are not available,
 //   - has rlimits on CPU time, address space, file size, open files and processes,
@@ -15,7 +16,7 @@
 // Only stdout and stderr come back, each capped. sandbox_protections() says which of these
 // this kernel allowed (probed once, with real children).
 //
-// Semantics as nanochat's execute_code (nanochat/execution.py): the program is exec()'d in a
+// Semantics as nanochat's execute_code (nanochat/execution.py at commit 10231df): the program is exec()'d in a
 // fresh namespace (so `if __name__ == "__main__":` blocks do not run) and passes only when it
 // runs to its end without an exception, SystemExit included. A program that calls
 // os._exit(0) itself passes here (nanochat counts that as a failure).
@@ -26,12 +27,15 @@
 
 namespace nanochat {
 
+// The defaults past nanochat's two fit a HumanEval check (one process, no files, little
+// output) with room to spare, and bound what a hostile program can take: at most
+// processes x memory_bytes of memory (8 GiB), file_bytes of disk.
 struct SandboxLimits {
   double seconds = 5.0;                   // wall clock (nanochat's timeout); CPU time too, rounded up
   uint64_t memory_bytes = 256ull << 20;   // address space of each process (nanochat's 256 MB)
   uint64_t file_bytes = 16ull << 20;      // the largest file written; also the size of the private tmpfs
   uint64_t open_files = 64;               // file descriptors per process
-  uint64_t processes = 32;                // processes and threads together
+  uint64_t processes = 32;                // processes and threads together (a fork bomb stops there)
   uint64_t output_bytes = 1ull << 20;     // stdout and stderr each; more ends the run (output_limit)
 };
 

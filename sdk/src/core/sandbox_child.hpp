@@ -42,7 +42,7 @@ struct Identity {
 struct ChildSpec {
   Features features;
   Identity identity;
-  std::filesystem::path workdir;  // cwd, HOME and TMPDIR; the private tmpfs is mounted on it
+  std::filesystem::path workdir;  // cwd, HOME and TMPDIR; with a mount namespace the private tmpfs goes on it
   SandboxLimits limits;
   const std::vector<sock_filter>* seccomp = nullptr;  // the filter, when features.seccomp_filter
   int stdin_fd = -1;                                   // the child's standard streams (-1: none, as in a probe)

@@ -54,7 +54,7 @@ Identity identity_for(const Features& features) {
 // "" when a child with these features passes every step, else why not.
 std::string probe(const Features& features, const std::vector<sock_filter>& filter) {
   const Identity identity = identity_for(features);
-  TempDir dir(identity);
+  const Workdir dir(features, identity);
   ChildSpec spec;
   spec.features = features;
   spec.identity = identity;
@@ -137,7 +137,7 @@ Setup detect() {
       {&Features::network_namespace, &SandboxProtections::network_namespace, "new network namespace (no network)"},
       {&Features::ipc_namespace, &SandboxProtections::ipc_namespace, "new ipc namespace"},
       {&Features::mount_namespace, &SandboxProtections::mount_namespace,
-       "new mount namespace (read-only filesystem, a private tmpfs as cwd, HOME and TMPDIR)"},
+       "new mount namespace (read-only filesystem; a private tmpfs on /tmp as cwd, HOME and TMPDIR)"},
       {&Features::seccomp_filter, &SandboxProtections::seccomp_filter,
        "seccomp filter (no sockets but AF_UNIX, no ptrace, mount, namespaces, bpf, io_uring, ...)"},
   };
@@ -183,12 +183,17 @@ const Setup& setup() {
   return detected;
 }
 
-TempDir::TempDir(const Identity& identity) {
+Workdir::Workdir(const Features& features, const Identity& identity) {
+  if (features.mount_namespace) {
+    path_ = "/tmp";
+    return;
+  }
   std::string pattern = (fs::temp_directory_path() / "nanochat-sandbox-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) {
     throw Error(fmt::format("cannot create a sandbox folder {}: {}", pattern, std::strerror(errno)));
   }
   path_ = pattern;
+  on_host_ = true;
   if (identity.host_uid != geteuid() && chown(path_.c_str(), identity.host_uid, identity.host_gid) != 0) {
     const int error = errno;
     std::error_code ignored;
@@ -198,9 +203,9 @@ TempDir::TempDir(const Identity& identity) {
   }
 }
 
-TempDir::~TempDir() {
+Workdir::~Workdir() {
   std::error_code ignored;
-  fs::remove_all(path_, ignored);
+  if (on_host_) fs::remove_all(path_, ignored);
 }
 
 }  // namespace nanochat::sandbox

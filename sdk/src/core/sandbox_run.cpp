@@ -122,17 +122,37 @@ struct Capture {
   }
 };
 
-bool has_exited(pid_t pid) {
-  siginfo_t info{};
-  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
-}
-
-int reap(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+// The started child, killed with its process group and reaped on every way out (exceptions
+// too). Killing an ended child's group is safe: until it is reaped its zombie holds the pid,
+// which is the group's id, so no other group can have it.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  ~Child() {
+    if (!reaped_) kill_and_reap();
   }
-  return status;
-}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool has_exited() const {
+    siginfo_t info{};
+    return waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_;
+  }
+  // Without a pid namespace, processes that left the group outlive this.
+  int kill_and_reap() {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    reaped_ = true;
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+
+ private:
+  pid_t pid_;
+  bool reaped_ = false;
+};
 
 // How the child ended, when neither an output cap nor the time limit ended it.
 SandboxStatus status_of(const SandboxResult& result) {
@@ -160,7 +180,7 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
   const sandbox::Setup& setup = sandbox::setup();
   if (!setup.problem.empty()) throw Error("sandbox: " + setup.problem);
 
-  sandbox::TempDir dir(setup.identity);
+  const sandbox::Workdir dir(setup.features, setup.identity);
   Fd program_fd(program_file(program));
   int out_pipe[2];
   int err_pipe[2];
@@ -195,21 +215,16 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
   err_write.reset();
   program_fd.reset();
   if (pid < 0) throw Error(fmt::format("sandbox: cannot start {}: {}", setup.python, error));
+  Child child(pid);
 
   // Wakes the loop when the child ends; without pidfd_open (Linux < 5.3) it polls every 10 ms.
   Fd exit_fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  // The process group outlives a child without a pid namespace only in processes that left it.
-  const auto kill_everything = [pid] {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-  };
   bool exited = false;
   bool timed_out = false;
   bool overflowed = false;
   int wait_status = 0;
   while (!overflowed && (!exited || out.open || err.open)) {
-    const auto remaining =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (remaining <= 0) {
       timed_out = true;
       break;
@@ -229,16 +244,12 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
     for (nfds_t i = 0; i < 2 && captures[i] != nullptr; ++i) {
       if (fds[i].revents != 0 && !captures[i]->read_available(limits.output_bytes)) overflowed = true;
     }
-    if (!exited && has_exited(pid)) {
-      kill(-pid, SIGKILL);  // while the child is a zombie its pid, the group's id, cannot be reused
-      wait_status = reap(pid);
+    if (!exited && child.has_exited()) {
+      wait_status = child.kill_and_reap();  // what it started in its group goes with it
       exited = true;
     }
   }
-  if (!exited) {
-    kill_everything();
-    wait_status = reap(pid);
-  }
+  if (!exited) wait_status = child.kill_and_reap();
 
   SandboxResult result;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();

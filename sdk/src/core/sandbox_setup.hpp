@@ -1,6 +1,6 @@
 // What the sandbox found it can use on this machine (internal to libnanochat_core): the
 // protections the probe children passed, who the child runs as, the python3 to run and the
-// seccomp filter; and the private temp dir each child gets.
+// seccomp filter; and the folder each child works in.
 #pragma once
 
 #include <filesystem>
@@ -24,18 +24,22 @@ struct Setup {
 // Probed once (thread-safe).
 const Setup& setup();
 
-// A fresh directory "nanochat-sandbox-XXXXXX" in the system temp dir, owned by the child's
-// host uid; removed with everything in it when this goes.
-class TempDir {
+// The child's cwd, HOME and TMPDIR. With a mount namespace it is /tmp there, a fresh tmpfs
+// mounted over the host's (which the child then cannot see), so nothing is made on the host
+// and nothing can be left behind, even when the evaluator is killed. Without one it is a
+// fresh "nanochat-sandbox-XXXXXX" in the system temp dir, owned by the child's host uid and
+// removed with everything in it when this goes.
+class Workdir {
  public:
-  explicit TempDir(const Identity& identity);  // throws Error naming the folder
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  Workdir(const Features& features, const Identity& identity);  // throws Error naming the folder
+  ~Workdir();
+  Workdir(const Workdir&) = delete;
+  Workdir& operator=(const Workdir&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
+  bool on_host_ = false;
 };
 
 }  // namespace nanochat::sandbox
