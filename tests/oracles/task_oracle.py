@@ -142,6 +142,11 @@ def mmlu(data, split, argument):
     return out
 
 
+def humaneval(data, split, argument):
+    rows = read_jsonl(f"{data}/eval_humaneval/HumanEval.jsonl.gz")
+    return [user_assistant(row["prompt"], f"{row['prompt']}\n{row['canonical_solution']}") for row in rows]
+
+
 def held_out(conversations, split):
     n = len(conversations)
     test = 0 if n < 2 else min((n + 19) // 20, n - 1)
@@ -325,7 +330,7 @@ def simple_spelling(data, split, argument):
 
 
 TASKS = {
-    "gsm8k": gsm8k, "arc-easy": arc("ARC-Easy"), "arc-challenge": arc("ARC-Challenge"), "mmlu": mmlu,
+    "gsm8k": gsm8k, "arc-easy": arc("ARC-Easy"), "arc-challenge": arc("ARC-Challenge"), "mmlu": mmlu, "humaneval": humaneval,
     "identity": identity, "chat-jsonl": chat_jsonl, "oasst": oasst, "hh-rlhf": hh_rlhf, "alpaca": alpaca,
     "spellingbee": spellingbee, "simple-spelling": simple_spelling,
 }

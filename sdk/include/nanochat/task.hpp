@@ -79,7 +79,7 @@ struct TaskInfo {
   const char* description;  // one line (also the plugin descriptor's)
 };
 
-inline constexpr std::array<TaskInfo, 11> kTaskTable = {{
+inline constexpr std::array<TaskInfo, 12> kTaskTable = {{
     {"gsm8k", "gsm8k", "train,test", EvalType::generative, "",
      "GSM8K grade-school math; calculator spans become python calls; scored on the '#### N' answer"},
     {"arc-easy", "arc", "train,dev,test", EvalType::categorical, "",
@@ -88,6 +88,8 @@ inline constexpr std::array<TaskInfo, 11> kTaskTable = {{
      "ARC-Challenge science questions as nanochat's multiple choice; scored on the letter"},
     {"mmlu", "mmlu", "dev,test", EvalType::categorical, "",
      "MMLU, 57 subjects, as nanochat's multiple choice; scored on the letter"},
+    {"humaneval", "humaneval", "test", EvalType::generative, "",
+     "OpenAI HumanEval, 164 Python problems; the completion's code must pass the tests, run sandboxed"},
     {"chat-jsonl", "chat", "train,test,all (or the folder's <split>.jsonl files)", EvalType::generative, "PATH",
      "conversations from a JSONL file or folder (nanochat's CustomJSON); no evaluation"},
     {"oasst", "chat", "train,test,all", EvalType::generative, "",
