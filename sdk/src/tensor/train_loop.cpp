@@ -25,6 +25,21 @@
 namespace fs = std::filesystem;
 
 namespace nanochat {
+namespace {
+
+// Rank 0: a step's or an evaluation's JSON line, to the report's metrics file (which
+// `nanochat run report` plots) and to --log-file when given.
+void append_metrics_line(const TrainSettings& settings, const TrainLoopSpec& spec, const nlohmann::json& line) {
+  const fs::path report_file = report_metrics_file(base_dir(), spec.report_section);
+  fs::create_directories(report_file.parent_path());
+  for (const fs::path& file : {report_file, settings.log_file}) {
+    if (file.empty()) continue;
+    std::ofstream out(file, std::ios::app);
+    out << line.dump() << "\n";
+  }
+}
+
+}  // namespace
 
 TrainProcess join_training_process(const std::string& device_name) {
   TrainProcess p;
@@ -190,7 +205,11 @@ void TrainLoop::run_evaluation(int64_t step) {
     std::replace(shown.begin(), shown.end(), '_', ' ');
     line += fmt::format(" | {} {:.6f} (min {:.6f})", shown, value, best_[name]);
   }
-  if (process_.dist->is_main()) log::info("step {:05d}{}", step, line);
+  if (!process_.dist->is_main()) return;
+  log::info("step {:05d}{}", step, line);
+  nlohmann::json eval = nlohmann::json::object();
+  for (const auto& [name, value] : results) eval[name] = value;
+  append_metrics_line(settings_, spec_, {{"stage", spec_.stage}, {"step", step}, {"eval", eval}});
 }
 
 void TrainLoop::save(int64_t step) {
@@ -248,14 +267,9 @@ void TrainLoop::log_step(int64_t step, double loss, double dt) {
     stats.eta_seconds = training_seconds_ / static_cast<double>(timed_steps_) * static_cast<double>(spec_.num_iterations - step - 1);
   }
   std::cout << spec_.stage << " " << format_step_line(stats) << std::endl;
-  if (!settings_.log_file.empty()) {
-    std::ofstream out(settings_.log_file, std::ios::app);
-    out << nlohmann::json{{"stage", spec_.stage}, {"step", step},     {"loss", loss},
-                          {"smooth_loss", stats.loss},  {"lrm", last_lrm_}, {"dt", dt},
-                          {"tok_per_sec", stats.tokens_per_second}, {"mfu", stats.mfu_percent}, {"metrics", metrics_}}
-               .dump()
-        << "\n";
-  }
+  append_metrics_line(settings_, spec_, {{"stage", spec_.stage}, {"step", step},     {"loss", loss},
+                                         {"smooth_loss", stats.loss},  {"lrm", last_lrm_}, {"dt", dt},
+                                         {"tok_per_sec", stats.tokens_per_second}, {"mfu", stats.mfu_percent}, {"metrics", metrics_}});
 }
 
 void TrainLoop::write_report() const {
