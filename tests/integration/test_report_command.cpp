@@ -58,6 +58,8 @@ class ReportCommand : public ::testing::Test {
   }
 };
 
+}  // namespace
+
 TEST_F(ReportCommand, ResetThenGenerate) {
   put(report_dir() / "old-stage.md", "## Old\n");
   put(report_dir() / "old-stage.jsonl", "{}\n");
