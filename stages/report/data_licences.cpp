@@ -74,18 +74,19 @@ class UseCollector {
  public:
   UseCollector(DataUses& uses, const fs::path& data_dir) : uses_(uses), data_dir_(data_dir) {}
 
-  void dataset(const fs::path& folder, const std::string& use) { uses_.datasets[fs::weakly_canonical(folder)].insert(use); }
+  void dataset(const fs::path& folder, const std::string& use, const std::string& task = "") {
+    add(uses_.datasets[fs::weakly_canonical(folder)], use, task);
+  }
 
-  void path(const fs::path& path, const std::string& use) {
-    if (auto folder = dataset_of_path(path, data_dir_)) return dataset(*folder, use);
-    uses_.unknown["`" + path.string() + "`"].insert(use);
+  void path(const fs::path& path, const std::string& use, const std::string& task = "") {
+    if (auto folder = dataset_of_path(path, data_dir_)) return dataset(*folder, use, task);
+    add(uses_.unknown["`" + path.string() + "`"], use, task);
   }
 
   void task(const TaskSpec& spec, const std::string& use) {
-    const std::string what = use + ": " + spec.name;
-    if (spec.name == "chat-jsonl" && !spec.argument.empty()) return path(spec.argument, what);
-    if (auto folder = dataset_of_task(spec.name)) return dataset(data_dir_ / *folder, what);
-    uses_.unknown["task `" + spec.name + "`"].insert(what);
+    if (spec.name == "chat-jsonl" && !spec.argument.empty()) return path(spec.argument, use, spec.name);
+    if (auto folder = dataset_of_task(spec.name)) return dataset(data_dir_ / *folder, use, spec.name);
+    add(uses_.unknown["task `" + spec.name + "`"], use, spec.name);
   }
 
   void mixture(const std::string& list, const std::string& use) {
@@ -94,11 +95,16 @@ class UseCollector {
       for (const TaskSpec& spec : parse_task_list(list)) task(spec, use);
     } catch (const Error& e) {
       log::warn("report: {}: cannot read the mixture '{}': {}", use, list, e.what());
-      uses_.unknown["mixture `" + list + "`"].insert(use);
+      add(uses_.unknown["mixture `" + list + "`"], use, "");
     }
   }
 
  private:
+  static void add(DatasetUses& uses, const std::string& use, const std::string& task) {
+    std::set<std::string>& tasks = uses[use];
+    if (!task.empty()) tasks.insert(task);
+  }
+
   DataUses& uses_;
   const fs::path& data_dir_;
 };
@@ -186,9 +192,12 @@ bool is_non_commercial(const std::string& licence) {
 std::string licences_section(const DataUses& uses) {
   std::string out = "## Data licences\n\nAs each dataset's PROVENANCE.md states them.\n\n";
   std::string lines, restricted;
-  auto joined = [](const std::set<std::string>& items) {
+  auto joined = [](const DatasetUses& uses) {  // "Chat SFT: alpaca, oasst; pretraining corpus"
     std::string text;
-    for (const std::string& item : items) text += (text.empty() ? "" : "; ") + item;
+    for (const auto& [use, tasks] : uses) {
+      text += (text.empty() ? "" : "; ") + use;
+      for (const std::string& task : tasks) text += (task == *tasks.begin() ? ": " : ", ") + task;
+    }
     return text;
   };
   for (const auto& [folder, used_for] : uses.datasets) {

@@ -16,11 +16,13 @@
 
 namespace nanochat::report {
 
+// How the run used a dataset: use ("Midtraining", "sft chat evaluation") → the tasks that
+// read it there ("alpaca", "identity"; none for a corpus).
+using DatasetUses = std::map<std::string, std::set<std::string>>;
+
 struct DataUses {
-  // dataset folder (holding PROVENANCE.md) → how the run used it, e.g. "Midtraining: alpaca"
-  std::map<std::filesystem::path, std::set<std::string>> datasets;
-  // what was used without a PROVENANCE.md to be found (a path, a third-party task) → uses
-  std::map<std::string, std::set<std::string>> unknown;
+  std::map<std::filesystem::path, DatasetUses> datasets;  // by dataset folder (holding PROVENANCE.md)
+  std::map<std::string, DatasetUses> unknown;             // a path or task without a PROVENANCE.md to be found
 };
 
 // The nearest of `path` and its parent folders that holds a PROVENANCE.md, looked for where

@@ -66,7 +66,9 @@ std::optional<std::time_t> run_end(const std::vector<ReportSection>& sections) {
 
 std::string summary(const HeaderFacts& header, const EvalResults& evals, const std::vector<ReportSection>& sections) {
   std::string out = "## Summary\n\n" + (header.bloat.empty() ? "[bloat data missing]\n" : header.bloat) + "\n";
-  out += summary_table(summary_values(evals.results)) + "\n";
+  const SummaryValues values = summary_values(evals.results);
+  out += summary_table(values) + "\n";
+  if (values.empty()) out += "No eval results yet (the eval stage writes them to eval/<source>-<kind>.json).\n\n";
   if (!evals.skipped.empty()) {
     out += "Eval results left out:\n";
     for (const std::string& why : evals.skipped) out += "- " + why + "\n";

@@ -196,18 +196,20 @@ TEST(DataLicences, TheRunsDatasetsWithTheirLicences) {
   write_text(base / "base_data" / "index.json", R"({"sources": ["../somewhere/else/shared/data/pretrain_gutenberg", "/mine/corpus.txt"]})");
   ReportSection mid;
   mid.title = "Midtraining";
-  mid.text = "## Midtraining\n- mixture: alpaca,identity*2,arc-easy,my-task\n- val mixture: alpaca:test\n";
+  mid.text = "## Midtraining\n- mixture: alpaca,identity*2,arc-easy,arc-challenge,my-task\n- val mixture: alpaca:test\n";
   const std::vector<EvalResult> evals = {EvalResult{"base", "core", {"hellaswag_zeroshot"}, {}},
                                          EvalResult{"sft", "chat", {"ARC-Challenge", "HumanEval"}, {}}};
   const DataUses uses = collect_data_uses(base, {mid}, evals, kData);
   const std::string section = licences_section(uses);
   EXPECT_EQ(section.rfind("## Data licences\n", 0), 0u);
   EXPECT_NE(section.find("**Non-commercial use only**: `sft_alpaca_cleaned_1000`"), std::string::npos) << section;
-  EXPECT_NE(section.find("- `sft_alpaca_cleaned_1000` (Midtraining validation: alpaca; Midtraining: alpaca): FastChat is **Apache-2.0**."),
+  EXPECT_NE(section.find("- `sft_alpaca_cleaned_1000` (Midtraining: alpaca; Midtraining validation: alpaca): FastChat is **Apache-2.0**."),
             std::string::npos)
       << section;
   EXPECT_NE(section.find("- `pretrain_gutenberg` (pretraining corpus): "), std::string::npos) << section;
-  EXPECT_NE(section.find("- `eval_arc` (Midtraining: arc-easy; sft chat evaluation: arc-challenge): "), std::string::npos) << section;
+  EXPECT_NE(section.find("- `eval_arc` (Midtraining: arc-challenge, arc-easy; sft chat evaluation: arc-challenge): "),
+            std::string::npos)
+      << section;
   EXPECT_NE(section.find("- `eval_core` (base core evaluation): `eval_data/**.jsonl`: The repo is Apache-2.0."), std::string::npos)
       << section;
   EXPECT_NE(section.find("- `eval_humaneval` (sft chat evaluation: humaneval): **MIT**"), std::string::npos) << section;
