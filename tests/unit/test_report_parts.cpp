@@ -1,7 +1,8 @@
 // The report stage's parts without the host: the Summary table (nanochat's widths, "-" for
 // missing cells, CORE first, ChatCORE last, RL only GSM8K), the wall-clock format, eval result
 // files (bad ones skipped and named), metrics files with restarts, the header's facts,
-// section order, and licences read from the shared data's PROVENANCE.md files.
+// section order, licences read from the shared data's PROVENANCE.md files, and the SDK's
+// process_output that asks git and nvidia-smi.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "eval_results.hpp"
 #include "hardware.hpp"
 #include "nanochat/error.hpp"
+#include "nanochat/subprocess.hpp"
 #include "report_header.hpp"
 #include "report_plots.hpp"
 #include "report_sections.hpp"
@@ -233,4 +235,10 @@ TEST(SourceTree, CodeSizeCountsTheSourcesOutsideBuildTrees) {
   EXPECT_EQ(size->characters, 14 + 34);
   EXPECT_FALSE(measure_code_size(dir.path / "absent").has_value());
   EXPECT_EQ(read_git_info(dir.path / "absent").commit, "unknown");
+}
+
+TEST(ProcessOutput, StdoutOfACommandThatSucceeds) {
+  EXPECT_EQ(nanochat::process_output({"sh", "-c", "echo out; echo err >&2"}), std::optional<std::string>("out\n"));
+  EXPECT_FALSE(nanochat::process_output({"sh", "-c", "echo partial; exit 3"}).has_value());
+  EXPECT_FALSE(nanochat::process_output({"nanochat-no-such-tool"}).has_value());
 }
