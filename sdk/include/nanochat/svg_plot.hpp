@@ -24,8 +24,9 @@ struct LineChart {
 };
 
 // The whole document: axes with ticks and grid lines, one polyline per series (with dots
-// where a series has few points, so that three evaluations still show), a legend when there
-// is more than one series, and "no data" when nothing is finite. Text is XML-escaped.
+// where a series has few points, so that three evaluations still show), a legend row under
+// the title when there is more than one series, and "no data" when nothing is finite. Text
+// is XML-escaped.
 std::string render_line_chart_svg(const LineChart& chart);
 
 // Tick values at a "nice" spacing (1, 2 or 5 × 10^k) from a multiple of it at or below

@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr size_t kDotsUpTo = 40;  // series with at most this many points get a dot per point
-constexpr double kLeft = 64, kRight = 16, kTop = 30, kBottom = 44;
+constexpr double kLeft = 64, kRight = 16, kTop = 30, kLegendRow = 16, kBottom = 44;
 
 std::string escape_xml(const std::string& text) {
   std::string out;
@@ -97,17 +97,16 @@ std::string series_element(const PlotSeries& series, const char* colour, const F
                      escape_xml(series.name), colour, points, dots);
 }
 
+// One row between the title and the plot area, so that it never hides a line.
 std::string legend(const std::vector<PlotSeries>& series, const Frame& f) {
-  size_t longest = 0;
-  for (const PlotSeries& s : series) longest = std::max(longest, s.name.size());
-  const double width = 30 + 6.5 * static_cast<double>(longest), x = f.right - width - 6, y = f.top + 6;
-  std::string out = fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n",
-                                x, y, width, 16.0 * static_cast<double>(series.size()) + 4);
+  std::string out;
+  double x = f.left;
+  const double y = f.top - 8;
   for (size_t i = 0; i < series.size(); ++i) {
-    const double row = y + 12 + 16.0 * static_cast<double>(i);
-    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"/>\n", x + 4, row - 4,
-                       x + 22, row - 4, kColours[i % std::size(kColours)]);
-    out += text_element(x + 26, row, "start", series[i].name);
+    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"/>\n", x, y - 4,
+                       x + 18, y - 4, kColours[i % std::size(kColours)]);
+    out += text_element(x + 22, y, "start", series[i].name);
+    x += 40 + 6.0 * static_cast<double>(series[i].name.size());  // about the text's width at 11px
   }
   return out;
 }
@@ -160,10 +159,12 @@ std::string render_line_chart_svg(const LineChart& chart) {
   if (xs.empty()) return out + text_element(width / 2, height / 2, "middle", "no data") + "</svg>\n";
   const Range xr = xs.widened(), yr = ys.widened();
   const std::vector<double> xticks = nice_ticks(xr.low, xr.high), yticks = nice_ticks(yr.low, yr.high);
-  const Frame frame{xticks.front(), xticks.back(), yticks.front(), yticks.back(), kLeft, width - kRight, kTop, height - kBottom};
+  const bool with_legend = chart.series.size() > 1;
+  const Frame frame{xticks.front(), xticks.back(), yticks.front(), yticks.back(),
+                    kLeft, width - kRight, kTop + (with_legend ? kLegendRow : 0), height - kBottom};
   out += axes(chart, frame, xticks, yticks);
   for (size_t i = 0; i < chart.series.size(); ++i) out += series_element(chart.series[i], kColours[i % std::size(kColours)], frame);
-  if (chart.series.size() > 1) out += legend(chart.series, frame);
+  if (with_legend) out += legend(chart.series, frame);
   return out + "</svg>\n";
 }
 
