@@ -75,7 +75,8 @@ std::string summary(const HeaderFacts& header, const EvalResults& evals, const s
     out += "\n";
   }
   const std::optional<std::time_t> end = run_end(sections);
-  if (!header.run_started || !end) return out + "Total wall clock time: unknown (" + kNoReset + ")\n";
+  if (!header.run_started) return out + "Total wall clock time: unknown (" + kNoReset + ")\n";
+  if (!end) return out + "Total wall clock time: unknown (no stage has finished since the run started)\n";
   const double seconds = std::difftime(*end, *header.run_started);
   out += "Total wall clock time: " + format_wall_clock(seconds) + "\n";
   if (header.hourly_rate) {
