@@ -15,9 +15,9 @@ namespace {
 
 // nanochat's EXPECTED_FILES (report.py at 10231df), with our tokenizer's one section first.
 constexpr std::array<const char*, 12> kOrder = {
-    "tokenizer",  "tokenizer-training",  "tokenizer-evaluation", "base-model-training",
-    "base-model-loss", "base-model-evaluation", "midtraining", "chat-evaluation-mid",
-    "chat-sft",   "chat-evaluation-sft", "chat-rl",              "chat-evaluation-rl"};
+    "tokenizer", "tokenizer-training", "tokenizer-evaluation", "base-model-training", "base-model-loss",
+    "base-model-evaluation", "midtraining", "chat-evaluation-mid", "chat-sft", "chat-evaluation-sft",
+    "chat-rl", "chat-evaluation-rl"};
 
 size_t rank_of(const std::string& slug) {
   auto it = std::find(kOrder.begin(), kOrder.end(), slug);

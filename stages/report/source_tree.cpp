@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace nanochat::report {
 namespace {
 
-constexpr std::array<const char*, 13> kExtensions = {".cpp", ".hpp", ".h",  ".cc", ".cu", ".cuh", ".in",
+constexpr std::array<const char*, 13> kExtensions = {".cpp", ".hpp", ".h", ".cc", ".cu", ".cuh", ".in",
                                                      ".cmake", ".md", ".html", ".sh", ".py", ".ini"};
 
 std::optional<std::string> git(const fs::path& dir, std::vector<std::string> args) {
