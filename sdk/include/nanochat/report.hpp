@@ -30,8 +30,8 @@ std::filesystem::path write_report_section(const std::filesystem::path& base_dir
 
 // report/<slug>.jsonl: one JSON object per line, {"stage", "step", ...}: a training step's
 // "loss", "smooth_loss", "lrm", "dt", "tok_per_sec", "mfu" (RL adds "reward"), or an
-// evaluation's {"eval": {"val_bpb": ...}}. A resumed or repeated run appends; a reader
-// keeps, per field, the points of the latest run from each step on.
+// evaluation's {"eval": {"val_bpb": ...}} (--log-file gets the step lines alone). A resumed
+// or repeated run appends; a reader keeps, per field, the latest run's points from each step on.
 std::filesystem::path report_metrics_file(const std::filesystem::path& base_dir, const std::string& section);
 
 }  // namespace nanochat

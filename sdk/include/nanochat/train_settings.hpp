@@ -29,7 +29,7 @@ struct TrainSettings {
   uint64_t seed = 42;
   std::string tokenizer = "bpe";
   double init_lr_frac = 1.0;       // every group's lr is scaled by this from the start
-  std::filesystem::path log_file;  // one JSON line per step and evaluation ("" = none)
+  std::filesystem::path log_file;  // one JSON line per step ("" = none)
   OptimizerChoice optimizers;
 };
 

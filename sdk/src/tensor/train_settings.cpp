@@ -24,7 +24,7 @@ void add_train_options(po::options_description& options, TrainSettings& s) {
     ("tokenizer", po::value(&s.tokenizer)->default_value(s.tokenizer), "tokenizer plugin (reads $NANOCHAT_BASE_DIR/tokenizer)")
     ("init-lr-frac", po::value(&s.init_lr_frac)->default_value(s.init_lr_frac), "every learning rate is scaled by this from the start")
     ("log-file", po::value<std::string>()->default_value("")->notifier([&s](const std::string& file) { s.log_file = file; }),
-     "also write each step and evaluation as a JSON line here (as report/<section>.jsonl)");
+     "also write each step as a JSON line here");
   add_optimizer_options(options, s.optimizers);
 }
 
