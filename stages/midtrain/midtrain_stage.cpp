@@ -87,6 +87,7 @@ class MidtrainStage : public Stage {
     spec.meta = chat_training_meta(start, chat_, v);
     spec.report = {{"source", chat_.source + " step " + std::to_string(start.source.checkpoint.step)},
                    {"mixture", chat_.mixture},
+                   {"val mixture", chat_.val_mixture},
                    {"training tokens in the mixture", static_cast<int64_t>(train.tokens())},
                    {"rows of T+1 tokens", static_cast<int64_t>(train.rows())}};
     spec.evaluate = [&, val_batches = eval_batches(val, train_.device_batch_size, val_rows_wanted, p.dist->rank(), p.dist->world_size())] {

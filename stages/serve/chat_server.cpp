@@ -19,6 +19,7 @@
 #include "internal_error.hpp"
 #include "nanochat/log.hpp"
 #include "reply_shapes.hpp"
+#include "report_routes.hpp"
 
 using nlohmann::json;
 
@@ -139,6 +140,7 @@ void ChatServer::add_routes() {
   });
 
   http_->Get("/", [](const Request&, Response& response) { response.set_content(chat_page(), "text/html; charset=utf-8"); });
+  if (!options_.report_dir.empty()) add_report_routes(*http_, options_.report_dir);
   http_->Get("/health", [this](const Request&, Response& response) {
     send_json(response, ready_.load(std::memory_order_acquire) ? 200 : 503, health());
   });

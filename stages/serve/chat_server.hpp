@@ -1,12 +1,13 @@
 // The HTTP server (cpp-httplib): the chat page, nanochat's and OpenAI's chat completion
-// routes, /v1/models, /health and /stats, an optional Bearer key, and (with --cors) CORS
-// for pages of other origins.
+// routes, /v1/models, /health and /stats, the run report (/report), an optional Bearer key,
+// and (with --cors) CORS for pages of other origins.
 // It listens before the model is loaded (health answers 503 until set_workers), so a
 // supervisor sees it come up and waits for ready.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,6 +32,7 @@ struct ServerOptions {
   bool cors = false;    // answer CORS preflights and allow every origin (Access-Control-Allow-Origin: *)
   size_t workers = 1;
   size_t max_queued = 64;  // requests waiting for a worker before 503
+  std::filesystem::path report_dir;  // report.md and its plots for /report ("" = no such route)
   SamplingDefaults defaults;
   RequestLimits limits;
 };

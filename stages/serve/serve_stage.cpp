@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "chat_server.hpp"
+#include "nanochat/base_dir.hpp"
 #include "nanochat/error.hpp"
 #include "nanochat/log.hpp"
 #include "nanochat/stage.hpp"
@@ -108,7 +109,8 @@ class ServeStage : public Stage {
   }
 
   void run(const po::variables_map& v, const StageContext& context) override {
-    const ServerOptions options = server_options(v);
+    ServerOptions options = server_options(v);
+    options.report_dir = artifact_dir(Artifact::report, context.base_dir);
     const ChatModelOptions model = model_options(v);
     signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not the end of the server
     StopSignals signals;

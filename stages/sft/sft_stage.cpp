@@ -71,6 +71,7 @@ class SftStage : public Stage {
     spec.meta = chat_training_meta(start, chat_, v);
     spec.report = {{"source", chat_.source + " step " + std::to_string(start.source.checkpoint.step)},
                    {"mixture", chat_.mixture},
+                   {"val mixture", chat_.val_mixture},
                    {"conversations", static_cast<int64_t>(train.rows())},
                    {"conversations per step", examples_per_step_}};
     spec.evaluate = [&, val_batches = eval_batches(val, train_.device_batch_size, val.rows(), p.dist->rank(), p.dist->world_size())] {

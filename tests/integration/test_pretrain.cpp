@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "host_process.hpp"
@@ -84,6 +85,16 @@ TEST_F(PretrainTest, LossAndValBpbGoDown) {
   EXPECT_TRUE(fs::exists(checkpoints / "model_000040.safetensors"));
   EXPECT_TRUE(fs::exists(checkpoints / "meta_000040.json"));
   EXPECT_TRUE(fs::exists(tiny->base() / "report" / "base-model-training.md"));
+  // The report's metrics file (other tests of the suite append to it too): the steps and
+  // each evaluation, the last one at step 40, after the last step.
+  std::set<int64_t> step_lines, eval_lines;
+  std::ifstream metrics(tiny->base() / "report" / "base-model-training.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto row = nlohmann::json::parse(line);
+    (row.contains("eval") ? eval_lines : step_lines).insert(row["step"].get<int64_t>());
+    if (row.contains("eval")) EXPECT_TRUE(row["eval"]["val_bpb"].is_number()) << line;
+  }
+  EXPECT_TRUE(step_lines.count(39) && eval_lines.count(0) && eval_lines.count(20) && eval_lines.count(40));
 }
 
 TEST_F(PretrainTest, TwoGlooRanksMatchOneProcess) {

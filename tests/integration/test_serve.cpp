@@ -3,7 +3,8 @@
 // check of field names and types; every guard answers 400 with an OpenAI error body; 50
 // concurrent streams all finish; a full queue answers 503; a client that hangs up frees
 // its worker; --api-key is enforced; other origins get CORS headers only with --cors; a 500
-// never shows the exception's text; UTF-8 (CJK, emoji) is never split in a stream.
+// never shows the exception's text; UTF-8 (CJK, emoji) is never split in a stream; the run
+// report is served at /report with its plots.
 // The models are trained in the suite's set-up through the real host, on real text.
 #include <gtest/gtest.h>
 
@@ -565,6 +566,51 @@ TEST_F(ServeTest, CorsHeadersOnlyWithTheFlag) {
   ASSERT_TRUE(completion);
   EXPECT_EQ(completion->status, 200);
   EXPECT_EQ(completion->get_header_value("Access-Control-Allow-Origin"), "*");
+}
+
+// GET /report renders report/report.md (read at each request, so a report made while the
+// server runs shows on reload) and /report/<name>.svg serves its plots; nothing else under
+// or beside report/ can be read through it.
+TEST_F(ServeTest, ReportPageAndPlots) {
+  auto client = shared_server->client();
+  auto missing = client.Get("/report");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("no report yet: run `nanochat run report`"), std::string::npos) << missing->body;
+  EXPECT_NE(client.Get("/")->body.find("href=\"report\""), std::string::npos) << "the chat page links to the report";
+
+  const fs::path report_dir = scratch->path / "base" / "report";
+  fs::create_directories(report_dir);
+  std::ofstream(report_dir / "report.md") << "# nanochat training report\n\n## Base model training\n- depth: <4>\n\n"
+                                             "![loss](base-model-training-training-loss.svg)\n\n| Metric | BASE |\n|---|---|\n| CORE-20 | 0.2 |\n";
+  std::ofstream(report_dir / "base-model-training-training-loss.svg") << "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>\n";
+  std::ofstream(report_dir / "secret.md") << "not served\n";
+
+  auto page = client.Get("/report");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'none'"), std::string::npos);
+  EXPECT_NE(page->body.find("<h2>Base model training</h2>"), std::string::npos) << page->body;
+  EXPECT_NE(page->body.find("<li>depth: &lt;4&gt;</li>"), std::string::npos) << page->body;
+  EXPECT_NE(page->body.find("<img src=\"report/base-model-training-training-loss.svg\" alt=\"loss\">"), std::string::npos) << page->body;
+  EXPECT_NE(page->body.find("<td>CORE-20</td><td>0.2</td>"), std::string::npos) << page->body;
+
+  auto plot = client.Get("/report/base-model-training-training-loss.svg");
+  ASSERT_TRUE(plot);
+  EXPECT_EQ(plot->status, 200);
+  EXPECT_EQ(plot->get_header_value("Content-Type"), "image/svg+xml");
+  EXPECT_EQ(plot->body.rfind("<svg", 0), 0u);
+  auto absent = client.Get("/report/none.svg");
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(absent->status, 404);
+  for (const char* path : {"/report/secret.md", "/report/../report/report.md", "/report/..%2Freport.md", "/report/%2e%2e%2fsecret.svg",
+                           "/report/sub/x.svg", "/report/.svg"}) {
+    auto refused = client.Get(path);
+    ASSERT_TRUE(refused) << path;
+    EXPECT_EQ(refused->status, 404) << path;
+    EXPECT_EQ(refused->body.find("not served"), std::string::npos) << path;
+  }
 }
 
 // The UTF-8 model writes CJK and emoji as byte tokens: no event may hold part of a

@@ -1,6 +1,8 @@
 // The run report (SPEC §11): each stage writes one markdown section to
 // $NANOCHAT_BASE_DIR/report/<slug>.md — "## Section", a timestamp line, then "- key: value"
-// lines (floats with 4 decimals, integers ≥ 10,000 with thousands separators).
+// lines (floats with 4 decimals, integers ≥ 10,000 with thousands separators). A training
+// stage also appends its step and evaluation metrics to report/<slug>.jsonl, which
+// `nanochat run report` plots; stages/report/README.md has the whole report's shape.
 #pragma once
 
 #include <cstdint>
@@ -25,5 +27,11 @@ std::string format_report_value(const ReportValue& value);
 // appended after the key/value lines.
 std::filesystem::path write_report_section(const std::filesystem::path& base_dir, const std::string& section,
                                            const ReportItems& items, const std::string& markdown = "");
+
+// report/<slug>.jsonl: one JSON object per line, {"stage", "step", ...}: a training step's
+// "loss", "smooth_loss", "lrm", "dt", "tok_per_sec", "mfu" (RL adds "reward"), or an
+// evaluation's {"eval": {"val_bpb": ...}} (--log-file gets the step lines alone). A resumed
+// or repeated run appends; a reader keeps, per field, the latest run's points from each step on.
+std::filesystem::path report_metrics_file(const std::filesystem::path& base_dir, const std::string& section);
 
 }  // namespace nanochat

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,5 +29,9 @@ int wait_process(pid_t pid);
 
 // spawn_process + wait_process.
 int run_process(const std::vector<std::string>& argv, const EnvOverrides& env = {});
+
+// What argv writes to stdout (its stderr is dropped), or nullopt when it cannot be started or
+// exits non-zero: for asking optional tools (git, nvidia-smi) a question.
+std::optional<std::string> process_output(const std::vector<std::string>& argv);
 
 }  // namespace nanochat

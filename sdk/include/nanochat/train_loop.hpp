@@ -2,7 +2,8 @@
 // gradient accumulation with token-level normalisation across micro-batches and ranks,
 // the lr schedule, an out-of-memory retry at half the device batch, periodic evaluation,
 // checkpoints with exact resume (`--resume-from-step N|auto`, `--keep-last N`), one log
-// line and one JSON line per step, and the stage's report section.
+// line and one JSON line per step (--log-file), the step and evaluation metrics the report
+// plots (report.hpp's report_metrics_file), and the stage's report section.
 //
 // A stage supplies the model, its optimizers and a TrainData (what a micro-batch is);
 // the loop owns everything else, so no stage repeats it.

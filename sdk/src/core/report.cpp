@@ -59,4 +59,8 @@ std::filesystem::path write_report_section(const std::filesystem::path& base_dir
   return file;
 }
 
+std::filesystem::path report_metrics_file(const std::filesystem::path& base_dir, const std::string& section) {
+  return artifact_dir(Artifact::report, base_dir) / (report_slug(section) + ".jsonl");
+}
+
 }  // namespace nanochat

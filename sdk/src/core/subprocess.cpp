@@ -5,9 +5,15 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "nanochat/error.hpp"
 
@@ -65,6 +71,25 @@ int wait_process(pid_t pid) {
 
 int run_process(const std::vector<std::string>& argv, const EnvOverrides& env) {
   return wait_process(spawn_process(argv, env));
+}
+
+std::optional<std::string> process_output(const std::vector<std::string>& argv) {
+  const std::filesystem::path temp = std::filesystem::temp_directory_path() / "nanochat-output-XXXXXX";
+  std::string name = temp.string();
+  const int fd = mkstemp(name.data());
+  if (fd < 0) return std::nullopt;
+  close(fd);
+  int code = -1;
+  try {
+    code = wait_process(spawn_process(argv, {}, {"/dev/null", name, "/dev/null"}));
+  } catch (const Error&) {
+    // not installed: no answer, as for a failure
+  }
+  std::ostringstream text;
+  text << std::ifstream(name).rdbuf();
+  std::filesystem::remove(name);
+  if (code != 0) return std::nullopt;
+  return text.str();
 }
 
 }  // namespace nanochat

@@ -25,6 +25,21 @@
 namespace fs = std::filesystem;
 
 namespace nanochat {
+namespace {
+
+// Rank 0: one JSON line appended to a metrics file.
+void append_json_line(const fs::path& file, const nlohmann::json& line) {
+  std::ofstream(file, std::ios::app) << line.dump() << "\n";
+}
+
+// The report's metrics file of a stage (step and evaluation lines), its folder made.
+fs::path report_metrics(const TrainLoopSpec& spec) {
+  const fs::path file = report_metrics_file(base_dir(), spec.report_section);
+  fs::create_directories(file.parent_path());
+  return file;
+}
+
+}  // namespace
 
 TrainProcess join_training_process(const std::string& device_name) {
   TrainProcess p;
@@ -190,7 +205,11 @@ void TrainLoop::run_evaluation(int64_t step) {
     std::replace(shown.begin(), shown.end(), '_', ' ');
     line += fmt::format(" | {} {:.6f} (min {:.6f})", shown, value, best_[name]);
   }
-  if (process_.dist->is_main()) log::info("step {:05d}{}", step, line);
+  if (!process_.dist->is_main()) return;
+  log::info("step {:05d}{}", step, line);
+  nlohmann::json eval = nlohmann::json::object();
+  for (const auto& [name, value] : results) eval[name] = value;
+  append_json_line(report_metrics(spec_), {{"stage", spec_.stage}, {"step", step}, {"eval", eval}});
 }
 
 void TrainLoop::save(int64_t step) {
@@ -257,14 +276,11 @@ void TrainLoop::log_step(int64_t step, double loss, double dt) {
     stats.eta_seconds = training_seconds_ / static_cast<double>(timed_steps_) * static_cast<double>(spec_.num_iterations - step - 1);
   }
   std::cout << spec_.stage << " " << format_step_line(stats) << std::endl;
-  if (!settings_.log_file.empty()) {
-    std::ofstream out(settings_.log_file, std::ios::app);
-    out << nlohmann::json{{"stage", spec_.stage}, {"step", step},     {"loss", loss},
-                          {"smooth_loss", stats.loss},  {"lrm", last_lrm_}, {"dt", dt},
-                          {"tok_per_sec", stats.tokens_per_second}, {"mfu", stats.mfu_percent}, {"metrics", metrics_}}
-               .dump()
-        << "\n";
-  }
+  const nlohmann::json line = {{"stage", spec_.stage}, {"step", step},     {"loss", loss},
+                               {"smooth_loss", stats.loss},  {"lrm", last_lrm_}, {"dt", dt},
+                               {"tok_per_sec", stats.tokens_per_second}, {"mfu", stats.mfu_percent}, {"metrics", metrics_}};
+  append_json_line(report_metrics(spec_), line);
+  if (!settings_.log_file.empty()) append_json_line(settings_.log_file, line);
 }
 
 void TrainLoop::write_report() const {
