@@ -297,6 +297,8 @@ TEST(CategoricalEval, ThreeQuestionsScoreAsHandComputedLogitsSay) {
     }
   }
   ASSERT_NE(batch[0].prompt.size(), batch[1].prompt.size()) << "the fixture must need padding";
+  EXPECT_FALSE(hand_choice[0] == hand_choice[1] && hand_choice[1] == hand_choice[2])
+      << "the weights should make the questions' answers differ";
   {
     c10::InferenceMode inference;
     const TokenId bos = tok.special_id(nanochat::special_tokens::bos);
