@@ -83,7 +83,7 @@ std::filesystem::path write_chat_eval(const std::filesystem::path& base_dir, con
   ReportItems items = options;
   for (const ChatTaskResult& task : run.tasks) items.emplace_back(task.label, task.score.accuracy());
   if (const auto core = run.chat_core()) items.emplace_back("ChatCORE metric", *core);
-  write_report_section(base_dir, "Chat evaluation " + run.source, items, chat_eval_table(run));
+  write_report_section(base_dir, "Chat evaluation " + run.source, items);
   return file;
 }
 

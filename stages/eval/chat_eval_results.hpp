@@ -5,7 +5,8 @@
 //    "tasks": [{"name", "label", "split", "accuracy", "centered", "items", "passed", "seconds"}],
 //    "summary": {"<label>": accuracy, ..., "ChatCORE": mean centered (only when all six ran)}}
 // — the report section "Chat evaluation <source>" (report/chat-evaluation-<source>.md, with
-// nanochat's keys: one line per metric, "ChatCORE metric"), and the summary table.
+// nanochat's keys: the options, one line per metric, "ChatCORE metric"; only "- key: value"
+// lines, which nanochat's report reads by key), and the summary table.
 #pragma once
 
 #include <cstdint>
