@@ -141,6 +141,7 @@ TEST_F(ChatEvalTest, TwoGlooRanksScoreAsOneProcess) {
     EXPECT_EQ(pair["tasks"][i]["passed"], single["tasks"][i]["passed"]) << single["tasks"][i]["label"];
   }
   EXPECT_EQ(pair["summary"], single["summary"]);
+  EXPECT_NE(two.err.find("(2 ranks)"), std::string::npos) << two.err;
 }
 
 TEST_F(ChatEvalTest, BadRequestsEndWithOneLine) {
