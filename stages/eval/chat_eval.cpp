@@ -72,7 +72,7 @@ void add_chat_eval_options(po::options_description& d, ChatEvalOptions& c) {
     ("seed", po::value(&c.seed)->default_value(c.seed), "sampling seed (the same for every problem, as nanochat's)");
 }
 
-void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat, const StageContext& context) {
+void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat) {
   check_options(options, chat);
   const auto started = Clock::now();
   TrainProcess p = join_training_process(options.device);
@@ -81,7 +81,7 @@ void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat, cons
     log::warn("chat eval: --num-samples {} at --temperature 0 draws the same greedy completion {} times",
               chat.num_samples, chat.num_samples);
   }
-  const std::vector<ChatEvalTask> tasks = open_chat_eval_tasks(options.tasks, options.task_data_dir, main_rank);
+  const std::vector<ChatEvalTask> tasks = open_chat_eval_tasks(options.tasks, options.data_dir, main_rank);
 
   ChatModelOptions model_options;
   model_options.source = options.source;
@@ -90,7 +90,7 @@ void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat, cons
   model_options.device = p.device.str();
   model_options.dtype = options.dtype;
   model_options.tokenizer = options.tokenizer;
-  const ChatModel loaded = load_chat_model(context.base_dir, model_options);
+  const ChatModel loaded = load_chat_model(options.base_dir, model_options);
   GPT& model = *loaded.model;
   const Tokenizer& tokenizer = *loaded.tokenizer;
   Engine engine(loaded.model, loaded.tokenizer);
@@ -133,7 +133,7 @@ void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat, cons
   }
   run.seconds = seconds_since(started);
   if (!main_rank) return;
-  const auto file = write_chat_eval(context.base_dir, run, report_options(options, chat, loaded));
+  const auto file = write_chat_eval(options.base_dir, run, report_options(options, chat, loaded));
   std::cout << chat_eval_table(run) << std::flush;
   log::info("chat eval: results in {}", file.string());
 }

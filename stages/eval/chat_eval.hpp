@@ -14,7 +14,6 @@
 #include <cstdint>
 
 #include "eval_options.hpp"
-#include "nanochat/stage.hpp"
 
 namespace nanochat::eval {
 
@@ -32,6 +31,6 @@ void add_chat_eval_options(boost::program_options::options_description& descript
 
 // Runs the evaluation. Throws UsageError for a bad option or task list, Error when the
 // checkpoint or a task's data cannot be read.
-void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat, const StageContext& context);
+void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat);
 
 }  // namespace nanochat::eval

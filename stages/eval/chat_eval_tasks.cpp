@@ -31,7 +31,7 @@ std::vector<TaskSpec> default_specs(bool announce) {
 
 }  // namespace
 
-std::vector<ChatEvalTask> open_chat_eval_tasks(const std::string& tasks, const std::string& task_data_dir,
+std::vector<ChatEvalTask> open_chat_eval_tasks(const std::string& tasks, const std::string& data_dir,
                                                bool announce) {
   const std::vector<TaskSpec> specs = tasks.empty() ? default_specs(announce) : parse_task_list(tasks);
   for (const TaskSpec& spec : specs) {
@@ -40,10 +40,9 @@ std::vector<ChatEvalTask> open_chat_eval_tasks(const std::string& tasks, const s
                                    format_task_spec(spec)));
     }
   }
-  const auto data_dir = task_data_dir.empty() ? default_task_data_dir() : std::filesystem::path(task_data_dir);
-  std::vector<ChatEvalTask> opened;
+    std::vector<ChatEvalTask> opened;
   std::set<std::string> labels;
-  for (TaskRef& ref : open_tasks(specs, data_dir, kChatMetricSplit)) {
+  for (TaskRef& ref : open_tasks(specs, data_dir.empty() ? default_task_data_dir() : std::filesystem::path(data_dir), kChatMetricSplit)) {
     if (!ref.task->has_evaluation()) {
       throw UsageError(fmt::format("--tasks: task {} has no evaluation (it is a chat set for training)", ref.task->name()));
     }

@@ -17,7 +17,7 @@ struct ChatEvalTask {
 };
 
 // `tasks` is --tasks ("" = nanochat's six). `announce`: log the skipped default tasks (rank 0).
-std::vector<ChatEvalTask> open_chat_eval_tasks(const std::string& tasks, const std::string& task_data_dir,
+std::vector<ChatEvalTask> open_chat_eval_tasks(const std::string& tasks, const std::string& data_dir,
                                                bool announce);
 
 }  // namespace nanochat::eval

@@ -18,7 +18,7 @@ void add_eval_options(po::options_description& d, EvalOptions& o) {
     ("device-batch-size", po::value(&o.device_batch_size)->default_value(o.device_batch_size), "prompts per forward pass")
     ("max-problems", po::value(&o.max_problems)->default_value(o.max_problems), "problems per task at most (-1: all)")
     ("tasks", po::value(&o.tasks)->default_value(o.tasks), "tasks, comma-separated name[=arg][:split][[start:stop]] (`nanochat tasks list`; default: the kind's own)")
-    ("task-data-dir", po::value(&o.task_data_dir)->default_value(o.task_data_dir), "where the tasks read their data (default $NANOCHAT_DATA_DIR, then ../shared/data)");
+    ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the tasks read their data (default $NANOCHAT_DATA_DIR, then ../shared/data)");
 }
 
 }  // namespace nanochat::eval

@@ -17,18 +17,18 @@ namespace {
 class EvalStage : public Stage {
  public:
   void declare_options(po::options_description& o) override {
-    o.add_options()("kind", po::value(&kind_)->default_value(kind_), "what to evaluate: chat (nanochat's chat_eval)");
+    o.add_options()("kind", po::value(&options_.kind)->default_value(options_.kind), "what to evaluate: chat (nanochat's chat_eval)");
     add_eval_options(o, options_);
     add_chat_eval_options(o, chat_);
   }
 
   void run(const po::variables_map&, const StageContext& context) override {
-    if (kind_ == "chat") return run_chat_eval(options_, chat_, context);
-    throw UsageError("unknown --kind '" + kind_ + "': expected chat");
+    options_.base_dir = context.base_dir;
+    if (options_.kind == "chat") return run_chat_eval(options_, chat_);
+    throw UsageError("unknown --kind '" + options_.kind + "': expected chat");
   }
 
  private:
-  std::string kind_ = "chat";
   EvalOptions options_;
   ChatEvalOptions chat_;
 };

@@ -51,7 +51,7 @@ class ChatEvalTest : public ::testing::Test {
   static std::vector<std::string> eval_args(const std::vector<std::string>& changes) {
     std::vector<std::string> args = {"run", "eval", "--kind", "chat", "--source", "sft", "--model-tag", "t",
                                      "--device", "cpu", "--dtype", "fp32", "--max-new-tokens", "24",
-                                     "--task-data-dir", kTaskData};
+                                     "--data-dir", kTaskData};
     for (size_t i = 0; i + 1 < changes.size(); i += 2) {
       auto flag = std::find(args.begin(), args.end(), changes[i]);
       if (flag != args.end()) {
