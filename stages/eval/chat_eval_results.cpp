@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
@@ -60,17 +61,27 @@ nlohmann::json chat_eval_json(const ChatEvalRun& run, const std::string& time) {
 }
 
 std::string chat_eval_table(const ChatEvalRun& run) {
-  constexpr const char* kRow = "| {:<15} | {:<5} | {:>8} | {:>6} | {:>8} | {:>8} | {:>7} |\n";
-  std::string table = fmt::format(kRow, "Task", "Split", "Problems", "Passed", "Accuracy", "Centered", "Seconds");
-  table += "|-----------------|-------|----------|--------|----------|----------|---------|\n";
+  // The first two columns as wide as their longest entry (nanochat's summary: 15 for the names).
+  size_t label_width = 15, split_width = 5;
   for (const ChatTaskResult& task : run.tasks) {
-    table += fmt::format(kRow, task.label, task.split, task.score.total, task.score.passed,
-                         fmt::format("{:.4f}", task.score.accuracy()), fmt::format("{:.4f}", task.centered()),
-                         fmt::format("{:.1f}", task.seconds));
+    label_width = std::max(label_width, task.label.size());
+    split_width = std::max(split_width, task.split.size());
   }
-  if (const auto core = run.chat_core()) {
-    table += fmt::format(kRow, "ChatCORE", "", "", "", "", fmt::format("{:.4f}", *core), "");
+  auto row = [&](const std::string& label, const std::string& split, const std::string& problems,
+                 const std::string& passed, const std::string& accuracy, const std::string& centered,
+                 const std::string& seconds) {
+    return fmt::format("| {:<{}} | {:<{}} | {:>8} | {:>6} | {:>8} | {:>8} | {:>7} |\n", label, label_width, split,
+                       split_width, problems, passed, accuracy, centered, seconds);
+  };
+  std::string table = row("Task", "Split", "Problems", "Passed", "Accuracy", "Centered", "Seconds");
+  table += fmt::format("|{}|{}|----------|--------|----------|----------|---------|\n", std::string(label_width + 2, '-'),
+                       std::string(split_width + 2, '-'));
+  for (const ChatTaskResult& task : run.tasks) {
+    table += row(task.label, task.split, std::to_string(task.score.total), std::to_string(task.score.passed),
+                 fmt::format("{:.4f}", task.score.accuracy()), fmt::format("{:.4f}", task.centered()),
+                 fmt::format("{:.1f}", task.seconds));
   }
+  if (const auto core = run.chat_core()) table += row("ChatCORE", "", "", "", "", fmt::format("{:.4f}", *core), "");
   return table;
 }
 
