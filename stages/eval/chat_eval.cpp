@@ -61,6 +61,26 @@ ReportItems report_options(const EvalOptions& o, const ChatEvalOptions& c, const
           {"device batch size", o.device_batch_size}};
 }
 
+ChatModel load_model(const EvalOptions& o, c10::Device device) {
+  ChatModelOptions model;
+  model.source = o.source;
+  model.model_tag = o.model_tag;
+  model.step = o.step;
+  model.device = device.str();
+  model.dtype = o.dtype;
+  model.tokenizer = o.tokenizer;
+  return load_chat_model(o.base_dir, model);
+}
+
+SamplingOptions sampling_of(const ChatEvalOptions& c) {
+  SamplingOptions sampling;
+  sampling.temperature = c.temperature;
+  sampling.top_k = c.top_k;
+  sampling.seed = c.seed;
+  sampling.max_tokens = c.max_new_tokens;
+  return sampling;
+}
+
 }  // namespace
 
 void add_chat_eval_options(po::options_description& d, ChatEvalOptions& c) {
@@ -83,23 +103,11 @@ void run_chat_eval(const EvalOptions& options, const ChatEvalOptions& chat) {
   }
   const std::vector<ChatEvalTask> tasks = open_chat_eval_tasks(options.tasks, options.data_dir, main_rank);
 
-  ChatModelOptions model_options;
-  model_options.source = options.source;
-  model_options.model_tag = options.model_tag;
-  model_options.step = options.step;
-  model_options.device = p.device.str();
-  model_options.dtype = options.dtype;
-  model_options.tokenizer = options.tokenizer;
-  const ChatModel loaded = load_chat_model(options.base_dir, model_options);
+  const ChatModel loaded = load_model(options, p.device);
   GPT& model = *loaded.model;
   const Tokenizer& tokenizer = *loaded.tokenizer;
   Engine engine(loaded.model, loaded.tokenizer);
-  SamplingOptions sampling;
-  sampling.temperature = chat.temperature;
-  sampling.top_k = chat.top_k;
-  sampling.seed = chat.seed;
-  sampling.max_tokens = chat.max_new_tokens;
-  const CompletionSource complete = engine_completions(engine, chat.num_samples, sampling);
+  const CompletionSource complete = engine_completions(engine, chat.num_samples, sampling_of(chat));
   const RankShare share{p.dist->rank(), p.dist->world_size()};
   if (main_rank) {
     log::info("chat eval: {} step {} from {} on {} ({} rank{})", loaded.source, loaded.checkpoint.step,
