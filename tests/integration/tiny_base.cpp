@@ -32,4 +32,23 @@ HostResult TinyBase::run(const std::vector<std::string>& args) const {
   return run_host(NANOCHAT_TEST_HOST, args, env());
 }
 
+std::string TinyBase::train_tiny_model(const std::string& tag, bool sft, const std::string& task_data_dir) const {
+  std::vector<std::vector<std::string>> runs = {
+      {"run", "pretrain", "--depth", "1", "--max-seq-len", "64", "--device-batch-size", "4", "--total-batch-size", "256",
+       "--num-iterations", "20", "--eval-every", "-1", "--sample-every", "-1", "--model-tag", tag, "--device", "cpu",
+       "--dtype", "fp32"}};
+  if (sft) {
+    // Rows hold whole conversations: 192 tokens keep most of them to the assistant's answer.
+    runs.push_back({"run", "sft", "--source", "base", "--model-tag", tag, "--max-seq-len", "192", "--device-batch-size",
+                    "4", "--target-examples-per-step", "8", "--num-iterations", "4", "--eval-every", "-1",
+                    "--eval-examples", "8", "--mixture", "identity,gsm8k:train,arc-easy:train,spellingbee=64",
+                    "--device", "cpu", "--dtype", "fp32", "--task-data-dir", task_data_dir});
+  }
+  for (const auto& args : runs) {
+    HostResult r = run(args);
+    if (r.exit_code != 0) return args[1] + " failed: " + r.err;
+  }
+  return "";
+}
+
 }  // namespace nanochat::test

@@ -30,6 +30,11 @@ class TinyBase {
   std::vector<std::pair<std::string, std::string>> env() const;
   HostResult run(const std::vector<std::string>& args) const;
 
+  // A depth-1 model under base_checkpoints/<tag> (a few pretrain steps, 64-token rows), then,
+  // with `sft`, fine-tuned a few steps on the chat tasks of `task_data_dir` into
+  // chatsft_checkpoints/<tag>. Returns "" or the failing stage's stderr.
+  std::string train_tiny_model(const std::string& tag, bool sft, const std::string& task_data_dir) const;
+
  private:
   ScratchDir scratch_;
   std::string skip_reason_;

@@ -46,6 +46,8 @@ class GPT : public torch::nn::Module {
   ~GPT() override;
 
   const GPTConfig& config() const { return config_; }
+  // Positions the model can run over: its rotary table, 10 × sequence_len (nanochat's).
+  int64_t max_positions() const { return cos_.size(0); }
   c10::Device device() const;
   c10::ScalarType compute_dtype() const { return compute_dtype_; }
   void set_compute_dtype(c10::ScalarType dtype);
@@ -66,6 +68,11 @@ class GPT : public torch::nn::Module {
   // needs. After a prompt this skips the output head at every other position, which at
   // depth 8 with 65,536 tokens is more than half of a prefill's work.
   at::Tensor next_token_logits(const at::Tensor& idx, KVCache* cache = nullptr);
+  // Logits (B, vocab_size) at one position of each row: positions[b] (int64, shape (B,))
+  // of row b. For prompts of different lengths right-padded into one batch, each prompt's
+  // last position, without the output head over the (B, T) others. Throws Error for a
+  // position outside [0, T).
+  at::Tensor logits_at(const at::Tensor& idx, const at::Tensor& positions);
 
   // A cache for this model's layers and heads, `capacity` positions to start with.
   KVCache make_kv_cache(int64_t batch_size, int64_t capacity) const;

@@ -243,6 +243,23 @@ at::Tensor GPT::next_token_logits(const at::Tensor& idx, KVCache* cache) {
   return ops::softcap_logits(last, lm_head_.to(compute_dtype_), config_.vocab_size, kSoftcap);
 }
 
+at::Tensor GPT::logits_at(const at::Tensor& idx, const at::Tensor& positions) {
+  check_tokens(idx, "token ids", device());
+  const int64_t rows = idx.size(0), time = idx.size(1);
+  if (positions.dim() != 1 || positions.size(0) != rows) {
+    throw Error(fmt::format("GPT: positions {} for token ids {}: expected one position per row",
+                            c10::str(positions.sizes()), c10::str(idx.sizes())));
+  }
+  const at::Tensor where = positions.to(idx.device(), at::kLong);
+  if (rows > 0 && (where.min().item<int64_t>() < 0 || where.max().item<int64_t>() >= time)) {
+    throw Error(fmt::format("GPT: a position is outside the {} positions of the token ids", time));
+  }
+  const at::Tensor x = hidden(idx, nullptr);                                   // (B, T, d)
+  const at::Tensor index = where.view({rows, 1, 1}).expand({rows, 1, x.size(2)});  // (B, 1, d)
+  return ops::softcap_logits(x.gather(1, index).squeeze(1), lm_head_.to(compute_dtype_), config_.vocab_size,
+                             kSoftcap);
+}
+
 KVCache GPT::make_kv_cache(int64_t batch_size, int64_t capacity) const {
   return KVCache(batch_size, config_.n_kv_head, config_.head_dim(), config_.n_layer, capacity);
 }

@@ -1,0 +1,40 @@
+// `nanochat run eval`: the evaluations of a checkpoint, one --kind per nanochat script —
+// `chat` is scripts/chat_eval.py (chat_eval.hpp). The options every kind shares are one
+// struct (eval_options.hpp); each kind adds its own.
+#include <boost/program_options.hpp>
+
+#include "chat_eval.hpp"
+#include "eval_options.hpp"
+#include "nanochat/error.hpp"
+#include "nanochat/stage.hpp"
+#include "nanochat/tensor_plugin.hpp"
+
+namespace po = boost::program_options;
+
+namespace nanochat::eval {
+namespace {
+
+class EvalStage : public Stage {
+ public:
+  void declare_options(po::options_description& o) override {
+    o.add_options()("kind", po::value(&options_.kind)->default_value(options_.kind), "what to evaluate: chat (nanochat's chat_eval)");
+    add_eval_options(o, options_);
+    add_chat_eval_options(o, chat_);
+  }
+
+  void run(const po::variables_map&, const StageContext& context) override {
+    options_.base_dir = context.base_dir;
+    if (options_.kind == "chat") return run_chat_eval(options_, chat_);
+    throw UsageError("unknown --kind '" + options_.kind + "': expected chat");
+  }
+
+ private:
+  EvalOptions options_;
+  ChatEvalOptions chat_;
+};
+
+}  // namespace
+}  // namespace nanochat::eval
+
+NANOCHAT_TENSOR_PLUGIN(NANOCHAT_KIND_STAGE, nanochat::Stage, nanochat::eval::EvalStage, "eval", "0.1.0",
+                       "evaluates a checkpoint: --kind chat = nanochat's chat_eval (ARC, MMLU, GSM8K, HumanEval, SpellingBee, ChatCORE)")
