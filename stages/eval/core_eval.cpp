@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 
@@ -116,8 +117,7 @@ void run_core_eval(const EvalOptions& options) {
   double centered_sum = 0;
   for (const auto& [spec, files] : tasks) {
     const auto task_start = std::chrono::steady_clock::now();
-    std::vector<CoreItem> items = load_core_items(files, spec->type);
-    order_core_items(items, options.max_problems);
+    const std::vector<CoreItem> items = load_core_items(files, spec->type, options.max_problems);
     TaskResult r{spec, items.size()};
     r.correct = count_correct(*spec, items, run, options.device_batch_size);
     r.accuracy = static_cast<double>(r.correct) / static_cast<double>(r.items);

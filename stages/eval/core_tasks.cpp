@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -127,29 +128,34 @@ CoreItem parse_item(const nlohmann::json& json, CoreTaskType type) {
 
 }  // namespace
 
-std::vector<CoreItem> load_core_items(const std::vector<fs::path>& files, CoreTaskType type) {
-  std::vector<CoreItem> items;
-  for (const fs::path& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error("cannot read " + file.string());
-    std::string line;
-    for (size_t number = 1; std::getline(in, line); ++number) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      try {
-        items.push_back(parse_item(nlohmann::json::parse(line), type));
-      } catch (const std::exception& e) {
-        throw Error(fmt::format("{} line {}: {} (expected a {} item)", file.string(), number, e.what(),
-                                core_task_type_name(type)));
-      }
+std::vector<CoreItem> load_core_items(const std::vector<fs::path>& files, CoreTaskType type, int64_t max_problems) {
+  struct Line {
+    std::string text;
+    size_t file, number;
+  };
+  std::vector<Line> lines;
+  for (size_t f = 0; f < files.size(); ++f) {
+    std::ifstream in(files[f], std::ios::binary);
+    if (!in) throw Error("cannot read " + files[f].string());
+    std::string text;
+    for (size_t number = 1; std::getline(in, text); ++number) {
+      if (text.find_first_not_of(" \t\r") != std::string::npos) lines.push_back({std::move(text), f, number});
     }
   }
-  if (items.empty()) throw Error(fmt::format("{}: no items", files.empty() ? std::string("(no files)") : files.front().string()));
+  if (lines.empty()) throw Error(fmt::format("{}: no items", files.empty() ? std::string("(no files)") : files.front().string()));
+  PythonRandom(1337).shuffle(lines);
+  if (max_problems >= 0 && static_cast<size_t>(max_problems) < lines.size()) lines.resize(static_cast<size_t>(max_problems));
+  std::vector<CoreItem> items;
+  items.reserve(lines.size());
+  for (const Line& line : lines) {
+    try {
+      items.push_back(parse_item(nlohmann::json::parse(line.text), type));
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("{} line {}: {} (expected a {} item)", files[line.file].string(), line.number, e.what(),
+                              core_task_type_name(type)));
+    }
+  }
   return items;
-}
-
-void order_core_items(std::vector<CoreItem>& items, int64_t max_problems) {
-  PythonRandom(1337).shuffle(items);
-  if (max_problems >= 0 && static_cast<size_t>(max_problems) < items.size()) items.resize(static_cast<size_t>(max_problems));
 }
 
 namespace {

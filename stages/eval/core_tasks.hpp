@@ -42,12 +42,12 @@ struct CoreItem {
 // (joined in order). Empty when the task's data is not there.
 std::vector<std::filesystem::path> core_task_files(const std::filesystem::path& data_dir, const CoreTaskSpec& spec);
 
-// Reads and joins the files; throws Error naming the file and line of a malformed item.
-std::vector<CoreItem> load_core_items(const std::vector<std::filesystem::path>& files, CoreTaskType type);
-
-// nanochat's order: random.Random(1337).shuffle of all items, then the first
-// `max_problems` (its max_per_task; < 0 keeps all).
-void order_core_items(std::vector<CoreItem>& items, int64_t max_problems);
+// The items of the joined files in nanochat's order: random.Random(1337).shuffle of all of
+// them, then the first `max_problems` (its max_per_task; < 0 keeps all). The shuffle
+// depends only on the count, so only the kept lines are parsed. Throws Error naming the
+// file and line of a malformed item.
+std::vector<CoreItem> load_core_items(const std::vector<std::filesystem::path>& files, CoreTaskType type,
+                                      int64_t max_problems = -1);
 
 // "Random baseline" (percent) by "Eval Task" from eval_meta_data.csv; a task listed twice
 // keeps its last row, as csv.DictReader into a dict does. Throws Error on a malformed file.

@@ -34,8 +34,7 @@ int main(int argc, char** argv) try {
   for (const CoreTaskSpec& spec : core_task_table()) {
     const std::vector<fs::path> files = core_task_files(data, spec);
     if (files.empty()) continue;
-    std::vector<CoreItem> items = load_core_items(files, spec.type);
-    order_core_items(items, max_problems);
+    const std::vector<CoreItem> items = load_core_items(files, spec.type, max_problems);
     for (size_t i = 0; i < items.size(); ++i) {
       std::vector<const CoreItem*> fewshot;
       const std::vector<size_t> picks = core_fewshot_indices(i, items.size(), spec.shots);

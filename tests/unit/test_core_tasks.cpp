@@ -76,18 +76,18 @@ TEST(CoreTaskTable, TheSharedDataHoldsTwentyTasksWithBaselines) {
 
 TEST(CoreItems, ComeInNanochatsShuffledOrder) {
   REQUIRE_CORE_DATA();
-  auto copa = load_core_items(core_task_files(core_data(), task("copa")), CoreTaskType::multiple_choice);
+  const auto copa = load_core_items(core_task_files(core_data(), task("copa")), CoreTaskType::multiple_choice);
   ASSERT_EQ(copa.size(), 100u);
-  order_core_items(copa, -1);
   // random.Random(1337).shuffle(data) of copa.jsonl: data[0] and data[99].
   EXPECT_EQ(copa[0].context, "Political violence broke out in the nation, therefore");
   EXPECT_EQ(copa[0].gold, 1);
   EXPECT_EQ(copa[0].options.at(1), "many citizens took refuge in other territories.");
   EXPECT_EQ(copa[99].context, "The man's pocket jingled as he walked, because");
 
-  auto hellaswag = load_core_items(core_task_files(core_data(), task("hellaswag")), CoreTaskType::multiple_choice);
-  ASSERT_EQ(hellaswag.size(), 10042u);
-  order_core_items(hellaswag, 5);
+  EXPECT_EQ(load_core_items(core_task_files(core_data(), task("hellaswag")), CoreTaskType::multiple_choice).size(),
+            10042u);
+  const auto hellaswag =
+      load_core_items(core_task_files(core_data(), task("hellaswag")), CoreTaskType::multiple_choice, 5);
   ASSERT_EQ(hellaswag.size(), 5u);
   EXPECT_EQ(hellaswag[0].context.rfind("Personal Care and Style: How to dress oneself and look good.", 0), 0u);
   EXPECT_EQ(hellaswag[0].gold, 2);
@@ -98,7 +98,7 @@ TEST(CoreItems, AMalformedLineIsNamed) {
   const fs::path file = scratch.path / "bad.jsonl";
   nanochat::test::write_text(file, "{\"query\": \"q\", \"choices\": [\"a\"], \"gold\": 0}\n{\"query\": \"q\", \"choices\": [\"a\"], \"gold\": 3}\n");
   try {
-    load_core_items({file}, CoreTaskType::multiple_choice);
+    load_core_items({file}, CoreTaskType::multiple_choice, -1);
     FAIL() << "no error";
   } catch (const nanochat::Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.jsonl line 2"), std::string::npos) << e.what();
