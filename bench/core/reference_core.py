@@ -24,8 +24,9 @@ layout (eval_core/eval_data/ and HellaSwag's three parts from eval_hellaswag/, j
 order; squad and coqa are skipped when their files are absent), tokens from tiktoken over our
 tokenizer folder (tokenizer.json's pattern and specials, the ranks file; encode_ordinary, as
 nanochat's tokenizer encodes), and sequences longer than the model's rotary table (10 ×
-sequence_len) cropped from the left as core_eval.py crops for a model with max_seq_len
-(nanochat's own GPT would fail on them instead).
+sequence_len) cropped from the left by the same count for every option of the item (nanochat's
+own GPT would fail on them; core_eval.py's crop for models with a max_seq_len takes each
+sequence's own excess), and a schema item whose options are identical scored after BOS.
 
   reference_core.py items --data DIR --tokenizer DIR [--max-problems N] --out FILE
       every item's few-shot indices, prompts, token ids and spans, one JSON line per item
@@ -190,14 +191,10 @@ def sequences(task_type, tokens):
 
 
 def crop(tokens, starts, ends, max_tokens):
-    """core_eval.py's crop for a model with max_seq_len: the last max_tokens, spans shifted."""
-    out = ([], [], [])
-    for t, s, e in zip(tokens, starts, ends):
-        n = max(0, len(t) - max_tokens)
-        assert s - n >= 1, "the continuation does not fit in the model's positions"
-        for lst, v in zip(out, (t[n:], s - n, e - n)):
-            lst.append(v)
-    return out
+    """Fits an item into max_tokens positions: the same count off the front of every sequence."""
+    n = max(0, max(len(t) for t in tokens) - max_tokens)
+    assert all(s - n >= 1 for s in starts), "the continuation does not fit in the model's positions"
+    return [t[n:] for t in tokens], [s - n for s in starts], [e - n for e in ends]
 
 
 def prepare(task, data, idx, tokenizer):

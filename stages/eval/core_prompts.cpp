@@ -140,14 +140,16 @@ CoreSequences core_sequences(CoreTaskType type, std::vector<std::vector<TokenId>
 }
 
 void crop_core_sequences(CoreSequences& sequences, size_t max_tokens) {
+  size_t longest = 0;
+  for (const auto& tokens : sequences.tokens) longest = std::max(longest, tokens.size());
+  if (longest <= max_tokens) return;
+  const size_t crop = longest - max_tokens;
   for (size_t i = 0; i < sequences.tokens.size(); ++i) {
-    auto& tokens = sequences.tokens[i];
-    if (tokens.size() <= max_tokens) continue;
-    const size_t crop = tokens.size() - max_tokens;
     if (sequences.start[i] < crop + 1) {
       throw Error(fmt::format("a continuation of {} tokens does not fit in the model's {} positions",
                               sequences.end[i] - sequences.start[i], max_tokens));
     }
+    auto& tokens = sequences.tokens[i];
     tokens.erase(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(crop));
     sequences.start[i] -= crop;
     sequences.end[i] -= crop;

@@ -43,9 +43,12 @@ size_t common_length(const std::vector<std::vector<TokenId>>& sequences, bool fr
 // Throws Error when a language-modelling prompt is not a prefix of its continuation's.
 CoreSequences core_sequences(CoreTaskType type, std::vector<std::vector<TokenId>> tokens);
 
-// Keeps the last `max_tokens` tokens of longer sequences and shifts their spans, as
-// core_eval.py does for a model with a max_seq_len. Throws Error when a span would start
-// before position 1 (the continuation alone does not fit).
+// Fits an item into `max_tokens` positions: when its longest sequence is longer, the same
+// number of tokens goes from the front of every sequence (the oldest few-shot text), and
+// the spans shift. core_eval.py crops only for a model with a max_seq_len (nanochat's own
+// GPT never crops; its rotary table would refuse such an item), and crops each sequence by
+// its own excess; dropping the same tokens from all keeps every option's context the same
+// and their shared prefix shared. Throws Error when a span would start before position 1.
 void crop_core_sequences(CoreSequences& sequences, size_t max_tokens);
 
 // Everything above for item `index` of `items` (already in nanochat's order).

@@ -27,7 +27,7 @@ struct SequenceScores {
   std::vector<bool> greedy_match;   // argmax at every span position is the next token
 };
 
-// Sequences longer than the model's positions (its rotary table, 10 × sequence_len) are
+// An item longer than the model's positions (its rotary table, 10 × sequence_len) is
 // cropped first (crop_core_sequences). Rows are right-padded with `pad` (nanochat: BOS; the
 // causal mask keeps it from the scores). At most `max_rows` sequences run in one pass.
 SequenceScores score_sequences(GPT& model, CoreSequences sequences, TokenId pad, int64_t max_rows);

@@ -10,6 +10,7 @@
 
 #include "core_prompts.hpp"
 #include "core_tasks.hpp"
+#include "nanochat/error.hpp"
 #include "tokenizer_test_support.hpp"
 
 #include "../integration/host_process.hpp"
@@ -165,13 +166,16 @@ TEST(CoreSequences, SpansAsBatchSequences) {
   EXPECT_EQ(common_length(Seqs{{1, 2, 3}, {0, 2, 3}}, true), 2u);
 }
 
-TEST(CoreSequences, CropKeepsTheLastTokens) {
-  CoreSequences s{{{9, 1, 2, 3, 4, 5}, {9, 1, 2}}, {4, 1}, {6, 3}};
-  crop_core_sequences(s, 4);
+TEST(CoreSequences, CropDropsTheSameFrontFromEverySequence) {
+  CoreSequences s{{{9, 1, 2, 3, 4, 5}, {9, 1, 2, 6}}, {4, 3}, {6, 4}};
+  crop_core_sequences(s, 4);  // the longest is 2 over
   EXPECT_EQ(s.tokens[0], (std::vector<TokenId>{2, 3, 4, 5}));
-  EXPECT_EQ(s.start[0], 2u);
-  EXPECT_EQ(s.end[0], 4u);
-  EXPECT_EQ(s.tokens[1], (std::vector<TokenId>{9, 1, 2}));  // short enough: untouched
+  EXPECT_EQ(s.tokens[1], (std::vector<TokenId>{2, 6}));
+  EXPECT_EQ(s.start, (std::vector<size_t>{2, 1}));
+  EXPECT_EQ(s.end, (std::vector<size_t>{4, 2}));
+  CoreSequences fits{{{9, 1, 2}}, {1}, {3}};
+  crop_core_sequences(fits, 3);
+  EXPECT_EQ(fits.tokens[0], (std::vector<TokenId>{9, 1, 2}));
   CoreSequences tight{{{9, 1, 2, 3}}, {1}, {4}};
   EXPECT_THROW(crop_core_sequences(tight, 3), nanochat::Error);  // the span itself does not fit
 }
