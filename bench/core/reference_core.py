@@ -47,6 +47,7 @@ from pathlib import Path
 from jinja2 import Template
 
 HERE = Path(__file__).resolve().parent
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 # (label, file under eval_data/, icl_task_type, num_fewshot, continuation_delimiter, optional)
 # from core.yaml = mlfoundations/dclm eval/heavy.yaml's settings for DCLM's 22 low-variance tasks.
@@ -272,7 +273,6 @@ def cmd_items(args):
 def cmd_eval(args):
     import torch
 
-    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

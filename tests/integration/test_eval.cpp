@@ -72,7 +72,7 @@ class EvalTest : public ::testing::Test {
 TEST_F(EvalTest, CoreOnTwoRanksEqualsOneAndWritesResults) {
   HostResult one = eval({"--kind", "core", "--max-problems", "20"});
   ASSERT_EQ(one.exit_code, 0) << one.err;
-  EXPECT_EQ(count(one.out, " accuracy "), 20u) << one.out;
+  EXPECT_EQ(count(one.out, " | centered "), 20u) << one.out;  // one line per task
   EXPECT_NE(one.out.find("CORE-20: "), std::string::npos) << one.out;
   EXPECT_NE(one.out.find("not the 22-task CORE score: squad, coqa missing"), std::string::npos) << one.out;
   const nlohmann::json single = result("core");
