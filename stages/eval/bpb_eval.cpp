@@ -2,9 +2,11 @@
 #include "bpb_eval.hpp"
 
 #include <ATen/ATen.h>
+#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "base_loss_report.hpp"
+#include "eval_common.hpp"
 #include "nanochat/base_dir.hpp"
 #include "nanochat/data_loader.hpp"
 #include "nanochat/error.hpp"
@@ -13,11 +15,18 @@
 #include "nanochat/token_shard.hpp"
 #include "nanochat/training.hpp"
 
+namespace po = boost::program_options;
+
 namespace nanochat::eval {
 
-void run_bpb_eval(const EvalOptions& options) {
+void add_bpb_options(po::options_description& d, BpbOptions& o) {
+  d.add_options()("split-tokens", po::value(&o.split_tokens)->default_value(o.split_tokens),
+                  "bpb: tokens of each split, all ranks together");
+}
+
+void run_bpb_eval(const EvalOptions& options, const BpbOptions& bpb) {
   if (options.device_batch_size < 1) throw UsageError("--device-batch-size must be at least 1");
-  if (options.split_tokens < 1) throw UsageError("--split-tokens must be at least 1");
+  if (bpb.split_tokens < 1) throw UsageError("--split-tokens must be at least 1");
   EvalRun run = start_eval(options);
   GPT& model = *run.model.model;
   const at::Tensor token_bytes = load_token_bytes_tensor(artifact_dir(Artifact::tokenizer, options.base_dir));
@@ -33,14 +42,14 @@ void run_bpb_eval(const EvalOptions& options) {
   nlohmann::json summary;
   for (DataSplit split : {DataSplit::train, DataSplit::val}) {
     data.split = split;
-    EvalBatches batches(DataLoader(data), static_cast<uint64_t>(options.split_tokens));
+    EvalBatches batches(DataLoader(data), static_cast<uint64_t>(bpb.split_tokens));
     const double bpb = evaluate_bpb(model, batches, token_bytes, *run.process.dist);
     summary[fmt::format("{} bpb", data_split_name(split))] = bpb;
     if (run.is_main()) fmt::print("{} bpb: {:.4f} ({} batches of {}x{} per rank)\n", data_split_name(split), bpb, batches.steps(), data.batch_size, data.seq_len);
   }
   if (!run.is_main()) return;
   const auto file = write_eval_result(options, run,
-                                      {{"summary", summary}, {"split_tokens", options.split_tokens}, {"sequence_len", data.seq_len}});
+                                      {{"summary", summary}, {"split_tokens", bpb.split_tokens}, {"sequence_len", data.seq_len}});
   log::info("bpb: results in {}", file.string());
   if (run.model.source == "base") write_base_loss_report(options.base_dir);
 }

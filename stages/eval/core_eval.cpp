@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "core_prompts.hpp"
 #include "core_scoring.hpp"
 #include "core_tasks.hpp"
+#include "eval_common.hpp"
 #include "nanochat/error.hpp"
 #include "nanochat/gpt.hpp"
 #include "nanochat/log.hpp"
@@ -50,6 +53,25 @@ int64_t count_correct(const CoreTaskSpec& spec, const std::vector<CoreItem>& ite
   return static_cast<int64_t>(total.item<double>());
 }
 
+// --tasks as CORE labels; empty: all. Throws UsageError naming an unknown label.
+std::set<std::string> chosen_tasks(const std::string& list) {
+  std::set<std::string> chosen;
+  for (size_t at = 0; at < list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    if (comma > at) chosen.insert(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (const std::string& label : chosen) {
+    const auto& table = core_task_table();
+    if (std::none_of(table.begin(), table.end(), [&](const CoreTaskSpec& s) { return label == s.label; })) {
+      std::vector<std::string> labels;
+      for (const CoreTaskSpec& s : table) labels.emplace_back(s.label);
+      throw UsageError(fmt::format("unknown CORE task '{}' in --tasks: use {}", label, fmt::join(labels, ",")));
+    }
+  }
+  return chosen;
+}
+
 std::string summary_name(size_t tasks) { return tasks == core_task_table().size() ? "CORE" : fmt::format("CORE-{}", tasks); }
 
 void write_results(const EvalOptions& options, const EvalRun& run, const std::vector<TaskResult>& results,
@@ -84,11 +106,13 @@ void run_core_eval(const EvalOptions& options) {
                             data_dir.string()));
   }
   const std::map<std::string, double> baselines = load_random_baselines(data_dir / "eval_core" / "eval_meta_data.csv");
+  const std::set<std::string> chosen = chosen_tasks(options.tasks);
   std::vector<std::pair<const CoreTaskSpec*, std::vector<fs::path>>> tasks;
   std::vector<std::string> missing;
   for (const CoreTaskSpec& spec : core_task_table()) {
+    if (!chosen.empty() && !chosen.count(spec.label)) continue;
     std::vector<fs::path> files = core_task_files(data_dir, spec);
-    if (files.empty() && spec.optional) {
+    if (files.empty() && spec.optional && chosen.empty()) {
       missing.emplace_back(spec.label);
     } else if (files.empty()) {
       throw Error(fmt::format("no data for the CORE task {} in {} (eval_core/eval_data/{})", spec.label,
@@ -134,12 +158,12 @@ void run_core_eval(const EvalOptions& options) {
   }
   const double core = centered_sum / static_cast<double>(results.size());
   if (!run.is_main()) return;
-  if (missing.empty()) {
+  if (results.size() == core_task_table().size()) {
     fmt::print("CORE: {:.4f} (mean centered accuracy of all {} tasks)\n", core, results.size());
   } else {
-    fmt::print("{}: {:.4f} (mean centered accuracy of the {} tasks in {}; not the {}-task CORE score: {} missing)\n",
+    fmt::print("{}: {:.4f} (mean centered accuracy of the {} tasks in {}; not the {}-task CORE score: {})\n",
                summary_name(results.size()), core, results.size(), data_dir.string(), core_task_table().size(),
-               fmt::join(missing, ", "));
+               missing.empty() ? std::string("--tasks chose them") : fmt::format("{} missing", fmt::join(missing, ", ")));
   }
   write_results(options, run, results, missing, core, data_dir);
 }

@@ -5,7 +5,7 @@
 // report section.
 #pragma once
 
-#include "eval_common.hpp"
+#include "eval_options.hpp"
 
 namespace nanochat::eval {
 

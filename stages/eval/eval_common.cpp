@@ -20,11 +20,12 @@ EvalRun start_eval(const EvalOptions& options) {
   run.started = std::chrono::steady_clock::now();
   run.process = join_training_process(options.device);
   ChatModelOptions load;
-  load.source = options.source;
+  load.source = options.source.empty() ? "base" : options.source;
   load.model_tag = options.model_tag;
   load.step = options.step;
   load.device = run.process.device.str();
   load.dtype = options.dtype;
+  load.tokenizer = options.tokenizer;
   run.model = load_chat_model(options.base_dir, load);
   return run;
 }

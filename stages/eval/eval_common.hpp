@@ -1,35 +1,21 @@
-// What every kind of `nanochat run eval` shares: its options, the start of a run (this
-// process's place among the ranks and the model to evaluate) and the result file,
+// What core, bpb and sample share: the start of a run (this process's place among the
+// ranks and the model to evaluate) and the result file,
 // $NANOCHAT_BASE_DIR/eval/<source>-<kind>.json, that `nanochat run report` reads:
 //   {"source", "kind", "model_tag", "step", "max_problems" (null: all), "seconds",
 //    "time" (ISO 8601 UTC), ...what the kind adds: "tasks", "summary", "samples"}
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "eval_options.hpp"
 #include "nanochat/chat_model.hpp"
 #include "nanochat/train_loop.hpp"
 
 namespace nanochat::eval {
-
-struct EvalOptions {
-  std::string kind = "core";
-  std::string source = "base";
-  std::string model_tag;              // "" = the checkpoint folder find_checkpoint_dir picks
-  int64_t step = -1;                  // -1 = the last saved step
-  int64_t max_problems = -1;          // core: items per task after the shuffle (-1 = all)
-  int64_t device_batch_size = 32;     // rows per forward pass
-  std::string device = "auto";
-  std::string dtype = "auto";
-  std::string data_dir;               // core: the shared data folder ("" = default_task_data_dir())
-  int64_t split_tokens = 20 * 524288; // bpb: tokens per split, all ranks together
-  std::filesystem::path base_dir;     // NANOCHAT_BASE_DIR
-};
 
 // One evaluation under way: this process among the ranks, the model, and when it started.
 struct EvalRun {
@@ -43,7 +29,8 @@ struct EvalRun {
 };
 
 // Joins the ranks (RANK, WORLD_SIZE, ... as `nanochat launch` sets them) and loads the
-// checkpoint of options.source. Throws Error saying which stage to run when there is none.
+// checkpoint of options.source, the base model when none is given (as nanochat's base_eval
+// and base_loss). Throws Error saying which stage to run when there is none.
 EvalRun start_eval(const EvalOptions& options);
 
 // $NANOCHAT_BASE_DIR/eval/<source>-<kind>.json

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base_loss_report.hpp"
+#include "eval_common.hpp"
 #include "nanochat/log.hpp"
 #include "nanochat/sample_prompts.hpp"
 #include "nanochat/training.hpp"

@@ -4,7 +4,7 @@
 // model, the "Base model loss" report section.
 #pragma once
 
-#include "eval_common.hpp"
+#include "eval_options.hpp"
 
 namespace nanochat::eval {
 

@@ -1,8 +1,8 @@
 // `nanochat run eval` end to end through the real host, on a depth-1 model pretrained here
 // from ../shared/data: CORE at --max-problems 20 prints a line per task and CORE-20, and
 // writes the result file and the report section; 2 ranks under `nanochat launch` give the
-// result of 1 (core and bpb); bpb and sample fill the "Base model loss" section together;
-// bad input ends with a one-line error.
+// result of 1 (core and bpb); --tasks picks CORE tasks; bpb and sample fill the "Base model
+// loss" section together; bad input ends with a one-line error.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -132,8 +132,22 @@ TEST_F(EvalTest, BpbOnTwoRanksEqualsOneAndSamplesShareTheSection) {
   EXPECT_NE(section.find("- sample 6: If 5*x + 3 = 13, then x is"), std::string::npos) << section;
 }
 
+TEST_F(EvalTest, TasksChooseASubset) {
+  HostResult r = eval({"--kind", "core", "--tasks", "winograd,copa", "--max-problems", "20"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(r.out, " | centered "), 2u) << r.out;
+  EXPECT_NE(r.out.find("CORE-2: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--tasks chose them"), std::string::npos) << r.out;
+  const nlohmann::json subset = result("core");
+  ASSERT_EQ(subset["tasks"].size(), 2u);
+  EXPECT_EQ(subset["tasks"][0]["name"], "copa");  // in the table's order
+  EXPECT_TRUE(subset["summary"].contains("CORE-2"));
+}
+
 TEST_F(EvalTest, BadInputIsAOneLineError) {
-  expect_one_line_error(eval({"--kind", "chatty"}), 2, "unknown --kind 'chatty': use bpb|core|sample");
+  expect_one_line_error(eval({"--kind", "chatty"}), 2, "unknown --kind 'chatty': expected core, bpb or sample");
+  expect_one_line_error(eval({"--kind", "core", "--tasks", "copa,arc_hard"}), 2, "unknown CORE task 'arc_hard' in --tasks");
+  expect_one_line_error(eval({"--kind", "core", "--tasks", "squad"}), 1, "no data for the CORE task squad");
   expect_one_line_error(eval({"--kind", "core", "--data-dir", (tiny->root() / "nowhere").string()}), 1, "no CORE data in");
   expect_one_line_error(eval({"--kind", "core", "--max-problems", "5"}), 2, "10-shot prompts need at least 11 items per task");
   expect_one_line_error(eval({"--kind", "core", "--source", "mid"}), 1, "run the midtrain stage first");

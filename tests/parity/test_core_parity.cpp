@@ -1,5 +1,5 @@
 // CORE parity with nanochat: on a small checkpoint made here through the real host (a
-// 512-token tokenizer and a depth-2 model from ../shared/data), core_items_dump writes
+// 512-token tokenizer and a depth-1 model from ../shared/data), core_items_dump writes
 // every item of every task at --max-problems 20 as our eval stage prepares it, `nanochat
 // run eval --kind core` scores them, and check_core_parity.py holds both to nanochat's
 // core_eval.py restated in Python (bench/core/reference_core.py: CPython's random, Jinja2,
@@ -51,7 +51,7 @@ class CoreParity : public ::testing::Test {
     if (!tiny->skip_reason().empty() || !tiny->error().empty()) return;
     // Sequence length 256: the rotary table's 2,560 positions hold most 10-shot prompts of a
     // 512-token vocabulary; the longest are cropped, on both sides alike.
-    HostResult r = tiny->run({"run", "pretrain", "--depth", "2", "--max-seq-len", "256", "--device-batch-size", "4",
+    HostResult r = tiny->run({"run", "pretrain", "--depth", "1", "--max-seq-len", "256", "--device-batch-size", "4",
                               "--total-batch-size", "1024", "--num-iterations", "30", "--eval-every", "-1",
                               "--sample-every", "-1", "--model-tag", "p", "--device", "cpu", "--dtype", "fp32"});
     if (r.exit_code != 0) setup_error = "pretrain failed: " + r.err;
