@@ -89,6 +89,10 @@ SequenceScores score_sequences(GPT& model, CoreSequences sequences, TokenId pad,
     shared = std::min(shared, sequences.start[i] - 1);
     longest = std::max(longest, sequences.tokens[i].size());
   }
+  // A short shared prefix saves less than the second forward pass and the cache copy cost
+  // (0-shot items share a few words): then every sequence runs whole, in one pass.
+  constexpr size_t kMinSharedPrefix = 32;
+  if (shared < kMinSharedPrefix) shared = 0;
   std::optional<KVCache> prefix;
   if (shared > 0) {
     prefix.emplace(model.make_kv_cache(1, static_cast<int64_t>(longest)));

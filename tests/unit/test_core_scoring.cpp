@@ -67,8 +67,9 @@ void expect_same(const SequenceScores& fast, const SequenceScores& plain) {
 TEST(CoreScoring, SharedPrefixPathEqualsThePlainOne) {
   GPT model = random_model(64);
   std::mt19937 rng(3);
+  // Shared prefixes of 41 and 101 tokens take the cache; 1 and 11 are too short for it.
   for (const CoreSequences& s : {multiple_choice(rng, 40, {5, 9, 1, 12}), multiple_choice(rng, 0, {3, 4}),
-                                 multiple_choice(rng, 100, {20, 20, 20})}) {
+                                 multiple_choice(rng, 10, {3, 4}), multiple_choice(rng, 100, {20, 20, 20})}) {
     const SequenceScores plain = score_sequences_plain(model, s, kBos);
     expect_same(score_sequences(model, s, kBos, 32), plain);
     expect_same(score_sequences(model, s, kBos, 1), plain);  // one option per pass
@@ -81,8 +82,10 @@ TEST(CoreScoring, SchemaAndLanguageModellingSpans) {
   std::mt19937 rng(5);
   std::vector<TokenId> continuation = random_tokens(rng, 6);
   std::vector<std::vector<TokenId>> contexts = {random_tokens(rng, 10), random_tokens(rng, 14)};
+  const std::vector<TokenId> start = random_tokens(rng, 40);  // a common start before the contexts differ
   for (auto& c : contexts) {
-    c.insert(c.begin(), {kBos, 42, 43});  // a common start before the contexts differ
+    c.insert(c.begin(), start.begin(), start.end());
+    c.insert(c.begin(), kBos);
     c.insert(c.end(), continuation.begin(), continuation.end());
   }
   const CoreSequences schema = core_sequences(CoreTaskType::schema, contexts);
