@@ -5,10 +5,10 @@
 //
 // score_sequences() is the fast path. An item's sequences share a prefix (BOS, the
 // few-shot examples, the query), which nanochat runs once per option: here it runs once
-// into a KV cache (when it is 32 tokens or more), then only what follows it runs for all options in one batch, and only
-// the span's positions reach the cross-entropy. score_sequences_plain() is nanochat's
-// way (every sequence whole, padded with BOS into one batch), kept as the reference the
-// tests hold the fast path to.
+// into a KV cache (when it is 32 tokens or more), then only what follows it runs for all
+// options in one batch, and only the span's positions reach the cross-entropy.
+// score_sequences_plain() is nanochat's way (every sequence whole, padded with BOS into
+// one batch), kept as the reference the tests hold the fast path to.
 #pragma once
 
 #include <cstdint>
