@@ -13,16 +13,15 @@
 namespace nanochat::eval {
 
 struct EvalOptions {
-  std::string kind = "chat";
-  std::string source;              // base, mid, sft or rl; "" = the latest stage that has checkpoints
+  std::string kind = "core";
+  std::string source;              // base, mid, sft or rl; "" = the kind's default (core, bpb, sample: base; chat: the latest stage with checkpoints)
   std::string model_tag;           // checkpoint folder ("" = the largest depth)
   int64_t step = -1;               // -1 = the last saved step
   std::string device = "auto";
   std::string dtype = "auto";
   std::string tokenizer = "bpe";
-  int64_t device_batch_size = 8;   // prompts per forward pass (nanochat's -b)
-  int64_t max_problems = -1;       // per task; -1 = all (nanochat's -x)
-  std::string tasks;               // the task-list grammar of nanochat/task.hpp; "" = the kind's default
+  std::string kind = "core";
+  std::string source;              // base, mid, sft or rl; "" = the kind's default (core, bpb, sample: base; chat: the latest stage with checkpoints)
   std::string data_dir;            // "" = default_task_data_dir()
   std::filesystem::path base_dir;  // NANOCHAT_BASE_DIR
 };

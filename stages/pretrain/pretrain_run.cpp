@@ -12,6 +12,7 @@
 #include "nanochat/error.hpp"
 #include "nanochat/log.hpp"
 #include "nanochat/plugin_registry.hpp"
+#include "nanochat/sample_prompts.hpp"
 #include "nanochat/token_shard.hpp"
 #include "nanochat/train_loop.hpp"
 
@@ -19,11 +20,6 @@ namespace fs = std::filesystem;
 
 namespace nanochat::pretrain {
 namespace {
-
-const char* kSamplePrompts[] = {"The capital of France is", "The chemical symbol of gold is",
-                                "If yesterday was Friday, then tomorrow will be", "The opposite of hot is",
-                                "The planets of the solar system are:", "My favorite color is",
-                                "If 5*x + 3 = 13, then x is"};
 
 // The token shards as the loop's data: a DataLoader whose batch size follows what the
 // loop asks for (it halves after an out-of-memory error), at the same position.
@@ -107,7 +103,7 @@ void run(const Settings& s, const fs::path& base_dir) {
   spec.sample_every = s.sample_every;
   spec.sample = [&](int64_t) {
     if (!p.dist->is_main()) return;
-    for (const char* prompt : kSamplePrompts) {
+    for (const char* prompt : kBaseSamplePrompts) {
       std::string completion = sample_greedy(model, *tokenizer, prompt, 16);
       std::replace(completion.begin(), completion.end(), '\n', ' ');  // one log line per sample
       log::info("sample: {} | {}", prompt, completion);
