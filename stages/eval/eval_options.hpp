@@ -20,8 +20,9 @@ struct EvalOptions {
   std::string device = "auto";
   std::string dtype = "auto";
   std::string tokenizer = "bpe";
-  std::string kind = "core";
-  std::string source;              // base, mid, sft or rl; "" = the kind's default (core, bpb, sample: base; chat: the latest stage with checkpoints)
+  int64_t device_batch_size = 8;   // rows per forward pass (nanochat's -b for chat)
+  int64_t max_problems = -1;       // per task; -1 = all (core: the first after nanochat's shuffle; chat: nanochat's -x)
+  std::string tasks;               // comma-separated; "" = the kind's default (core: every CORE task there is; chat: nanochat's six)
   std::string data_dir;            // "" = default_task_data_dir()
   std::filesystem::path base_dir;  // NANOCHAT_BASE_DIR
 };
