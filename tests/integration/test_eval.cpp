@@ -145,7 +145,7 @@ TEST_F(EvalTest, TasksChooseASubset) {
 }
 
 TEST_F(EvalTest, BadInputIsAOneLineError) {
-  expect_one_line_error(eval({"--kind", "chatty"}), 2, "unknown --kind 'chatty': expected core, bpb or sample");
+  expect_one_line_error(eval({"--kind", "chatty"}), 2, "unknown --kind 'chatty': expected core, bpb, sample or chat");
   expect_one_line_error(eval({"--kind", "core", "--tasks", "copa,arc_hard"}), 2, "unknown CORE task 'arc_hard' in --tasks");
   expect_one_line_error(eval({"--kind", "core", "--tasks", "squad"}), 1, "no data for the CORE task squad");
   expect_one_line_error(eval({"--kind", "core", "--data-dir", (tiny->root() / "nowhere").string()}), 1, "no CORE data in");
