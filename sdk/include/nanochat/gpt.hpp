@@ -61,6 +61,11 @@ class GPT : public torch::nn::Module {
   // Mean: a scalar over the counted targets. None: (B, T) losses, 0 where ignored.
   at::Tensor forward(const at::Tensor& idx, const at::Tensor& targets,
                      LossReduction reduction = LossReduction::Mean);
+  // The final (normed) hidden states (B, T, n_embd) in the compute dtype, for a head of
+  // one's own (RL's value head); token_losses() turns them into forward(idx, targets,
+  // None)'s per-token losses, so one pass feeds both heads.
+  at::Tensor hidden_states(const at::Tensor& idx);
+  at::Tensor token_losses(const at::Tensor& hidden, const at::Tensor& targets);
   // Inference: softcapped logits (B, T, vocab_size) in fp32. With a cache, idx holds the
   // tokens after cache->pos() and the cache is extended by them.
   at::Tensor forward(const at::Tensor& idx, KVCache* cache = nullptr);

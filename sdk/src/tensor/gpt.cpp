@@ -216,19 +216,26 @@ at::Tensor GPT::hidden(const at::Tensor& idx, KVCache* cache) {
 }
 
 at::Tensor GPT::forward(const at::Tensor& idx, const at::Tensor& targets, LossReduction reduction) {
-  check_tokens(idx, "token ids", device());
-  check_tokens(targets, "targets", device());
-  if (targets.sizes() != idx.sizes()) {
-    throw Error(fmt::format("GPT: targets {} and token ids {} differ in shape", c10::str(targets.sizes()),
-                            c10::str(idx.sizes())));
-  }
-  at::Tensor x = hidden(idx, nullptr);
-  at::Tensor rows = ops::softcap_cross_entropy(x.reshape({-1, config_.n_embd}),
-                                               lm_head_.to(compute_dtype_), targets.reshape({-1}),
-                                               config_.vocab_size, kSoftcap);
-  if (reduction == LossReduction::None) return rows.view(idx.sizes());
+  at::Tensor rows = token_losses(hidden_states(idx), targets);
+  if (reduction == LossReduction::None) return rows;
   // The mean over counted targets, as cross_entropy(ignore_index=-1) takes it.
   return rows.sum() / targets.ne(-1).sum();
+}
+
+at::Tensor GPT::hidden_states(const at::Tensor& idx) {
+  check_tokens(idx, "token ids", device());
+  return hidden(idx, nullptr);
+}
+
+at::Tensor GPT::token_losses(const at::Tensor& hidden, const at::Tensor& targets) {
+  check_tokens(targets, "targets", device());
+  if (hidden.dim() != 3 || targets.sizes() != hidden.sizes().slice(0, 2)) {
+    throw Error(fmt::format("GPT: targets {} do not match hidden states {}", c10::str(targets.sizes()),
+                            c10::str(hidden.sizes())));
+  }
+  at::Tensor rows = ops::softcap_cross_entropy(hidden.reshape({-1, config_.n_embd}), lm_head_.to(compute_dtype_),
+                                               targets.reshape({-1}), config_.vocab_size, kSoftcap);
+  return rows.view(targets.sizes());
 }
 
 at::Tensor GPT::forward(const at::Tensor& idx, KVCache* cache) {
