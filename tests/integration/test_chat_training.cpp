@@ -5,18 +5,13 @@
 // and a model of another tokenizer are refused with the reason.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "host_process.hpp"
-#include "nanochat/subprocess.hpp"
+#include "step_log.hpp"
 #include "tiny_base.hpp"
 
 namespace fs = std::filesystem;
@@ -74,13 +69,7 @@ class ChatTrainingTest : public ::testing::Test {
   static fs::path log_path(const std::string& name) { return tiny->root() / (name + ".jsonl"); }
 
   static std::map<int64_t, double> losses(const std::string& name) {
-    std::map<int64_t, double> by_step;
-    std::ifstream in(log_path(name));
-    for (std::string line; std::getline(in, line);) {
-      auto row = nlohmann::json::parse(line);
-      by_step[row["step"].get<int64_t>()] = row["loss"].get<double>();
-    }
-    return by_step;
+    return nanochat::test::step_values(log_path(name), "loss");
   }
 
   // The values of "<metric> X" in a run's log, in order.
@@ -102,21 +91,6 @@ class ChatTrainingTest : public ::testing::Test {
     for (const auto& log : logs) fs::remove(log_path(log));
   }
 
-  // Kills a run with SIGKILL once its log has `step`, then resumes it with `resume_args`.
-  static void kill_after(const std::vector<std::string>& args, const std::string& log, int64_t step) {
-    std::vector<std::string> command = args;
-    command.insert(command.begin(), kHost);
-    pid_t pid = nanochat::spawn_process(command, tiny->env());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
-    while (losses(log).count(step) == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
-  }
-
   void killed_run_resumes_exactly(const std::string& stage) {
     const std::string straight = stage + "-straight", killed = stage + "-killed";
     fresh(stage, {straight, killed});
@@ -126,7 +100,7 @@ class ChatTrainingTest : public ::testing::Test {
 
     auto args = chat_run(stage, killed, 12, "4");
     args.insert(args.end(), {"--save-every", "3", "--keep-last", "1"});
-    kill_after(args, killed, 7);
+    ASSERT_EQ(nanochat::test::kill_when_logged(kHost, args, tiny->env(), log_path(killed), 7), "");
     ASSERT_TRUE(fs::exists(out_dir(stage) / "meta_000006.json"));
     EXPECT_FALSE(fs::exists(out_dir(stage) / "meta_000003.json")) << "--keep-last 1 kept step 3";
     ASSERT_FALSE(fs::exists(out_dir(stage) / "meta_000012.json"));

@@ -67,6 +67,17 @@ CheckpointCheck check_checkpoint(const CheckpointFiles& files);
 // size. A meta without a file list: the model and `world_size` optimizer files exist.
 bool checkpoint_complete(const CheckpointFiles& files);
 
+// What --resume-from-step asks for, resolved in `dir`: a step number, "auto" (the newest
+// complete step, or nullopt when there is none yet) or a negative number (nullopt: start
+// fresh). Throws UsageError for anything else.
+std::optional<int64_t> resolve_resume_step(const std::string& asked, const std::filesystem::path& dir);
+
+// --keep-last N: deletes all but the `keep_last` newest steps up to `newest` (which must be
+// complete), meta first, so a crash mid-deletion never leaves a step that looks saved but
+// is not. Returns the steps deleted. keep_last < 1 keeps everything.
+std::vector<int64_t> prune_checkpoints(const std::filesystem::path& dir, int64_t keep_last, int64_t newest,
+                                       int world_size);
+
 // A JSON file, with errors that name it.
 nlohmann::json read_json_file(const std::filesystem::path& file);
 void write_json_file(const std::filesystem::path& file, const nlohmann::json& value);

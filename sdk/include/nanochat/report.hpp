@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace nanochat {
 
 using ReportValue = std::variant<std::string, int64_t, double, bool>;
@@ -33,5 +35,8 @@ std::filesystem::path write_report_section(const std::filesystem::path& base_dir
 // evaluation's {"eval": {"val_bpb": ...}} (--log-file gets the step lines alone). A resumed
 // or repeated run appends; a reader keeps, per field, the latest run's points from each step on.
 std::filesystem::path report_metrics_file(const std::filesystem::path& base_dir, const std::string& section);
+
+// Appends `line` as one JSON line to `file` (a metrics file or a --log-file), making its folder.
+void append_json_line(const std::filesystem::path& file, const nlohmann::json& line);
 
 }  // namespace nanochat

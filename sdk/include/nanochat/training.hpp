@@ -36,6 +36,9 @@ struct OptimizerSet {
   void load_state_dict(const OptimizerState& state);
 };
 
+// An optimizer from the plugin registry (kind optimizer), not yet set up.
+std::shared_ptr<Optimizer> make_optimizer(const std::string& plugin);
+
 // The groups "unembedding" (lm_head, unembedding_lr) and "embedding" (wte, embedding_lr),
 // both lrs scaled by (d/768)^-½, go to choice.embedding; "matrix" (every block matrix,
 // matrix_lr) to choice.matrix. A plugin chosen for both gets all three groups in one

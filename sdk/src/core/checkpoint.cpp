@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -232,6 +233,42 @@ bool checkpoint_complete(const CheckpointFiles& files) {
   } catch (const Error&) {
     return false;
   }
+}
+
+std::optional<int64_t> resolve_resume_step(const std::string& asked, const fs::path& dir) {
+  if (asked == "auto") {
+    // The newest step whose files are all there: a crash mid-save leaves the one before.
+    std::optional<int64_t> last;
+    for (int64_t saved : checkpoint_steps(dir)) {
+      if (checkpoint_complete(CheckpointFiles{dir, saved})) last = saved;
+    }
+    return last;
+  }
+  int64_t step = -1;
+  try {
+    size_t used = 0;
+    step = std::stoll(asked, &used);
+    if (used != asked.size()) throw std::invalid_argument(asked);
+  } catch (const std::exception&) {
+    throw UsageError("--resume-from-step takes a step number, auto or -1, not '" + asked + "'");
+  }
+  if (step < 0) return std::nullopt;
+  return step;
+}
+
+std::vector<int64_t> prune_checkpoints(const fs::path& dir, int64_t keep_last, int64_t newest, int world_size) {
+  if (keep_last < 1) return {};
+  std::vector<int64_t> steps = checkpoint_steps(dir);
+  steps.erase(std::remove_if(steps.begin(), steps.end(), [&](int64_t s) { return s > newest; }), steps.end());
+  if (static_cast<int64_t>(steps.size()) <= keep_last) return {};
+  steps.resize(steps.size() - static_cast<size_t>(keep_last));
+  for (int64_t step : steps) {
+    const CheckpointFiles old{dir, step};
+    fs::remove(old.meta());  // first: a step without meta no longer counts as saved
+    fs::remove(old.model());
+    for (int r = 0; r < world_size; ++r) fs::remove(old.optimizer(r));
+  }
+  return steps;
 }
 
 nlohmann::json read_json_file(const fs::path& file) {

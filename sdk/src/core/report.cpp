@@ -6,6 +6,10 @@
 #include <ctime>
 #include <fmt/format.h>
 
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include "nanochat/atomic_file.hpp"
 #include "nanochat/base_dir.hpp"
 
@@ -61,6 +65,11 @@ std::filesystem::path write_report_section(const std::filesystem::path& base_dir
 
 std::filesystem::path report_metrics_file(const std::filesystem::path& base_dir, const std::string& section) {
   return artifact_dir(Artifact::report, base_dir) / (report_slug(section) + ".jsonl");
+}
+
+void append_json_line(const std::filesystem::path& file, const nlohmann::json& line) {
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::app) << line.dump() << "\n";
 }
 
 }  // namespace nanochat

@@ -27,16 +27,9 @@ namespace fs = std::filesystem;
 namespace nanochat {
 namespace {
 
-// Rank 0: one JSON line appended to a metrics file.
-void append_json_line(const fs::path& file, const nlohmann::json& line) {
-  std::ofstream(file, std::ios::app) << line.dump() << "\n";
-}
-
 // The report's metrics file of a stage (step and evaluation lines), its folder made.
 fs::path report_metrics(const TrainLoopSpec& spec) {
-  const fs::path file = report_metrics_file(base_dir(), spec.report_section);
-  fs::create_directories(file.parent_path());
-  return file;
+  return report_metrics_file(base_dir(), spec.report_section);
 }
 
 }  // namespace
@@ -81,29 +74,14 @@ TrainLoop::TrainLoop(const TrainSettings& settings, TrainLoopSpec spec, TrainPro
 int64_t TrainLoop::grad_accum() const { return spec_.rows_per_step / (batch_rows_ * process_.dist->world_size()); }
 
 void TrainLoop::resume_if_asked() {
-  const std::string& asked = settings_.resume_from_step;
-  int64_t step = -1;
-  if (asked == "auto") {
-    // The newest step whose files are all there: a crash mid-save leaves the one before.
-    std::optional<int64_t> last;
-    for (int64_t saved : checkpoint_steps(spec_.checkpoint_dir)) {
-      if (checkpoint_complete(CheckpointFiles{spec_.checkpoint_dir, saved})) last = saved;
+  const std::optional<int64_t> resume = resolve_resume_step(settings_.resume_from_step, spec_.checkpoint_dir);
+  if (!resume) {
+    if (settings_.resume_from_step == "auto" && process_.dist->is_main()) {
+      log::info("{}: no checkpoint in {} yet; starting fresh", spec_.stage, spec_.checkpoint_dir.string());
     }
-    if (!last) {
-      if (process_.dist->is_main()) log::info("{}: no checkpoint in {} yet; starting fresh", spec_.stage, spec_.checkpoint_dir.string());
-      return;
-    }
-    step = *last;
-  } else {
-    try {
-      size_t used = 0;
-      step = std::stoll(asked, &used);
-      if (used != asked.size()) throw std::invalid_argument(asked);
-    } catch (const std::exception&) {
-      throw UsageError("--resume-from-step takes a step number, auto or -1, not '" + asked + "'");
-    }
-    if (step < 0) return;
+    return;
   }
+  const int64_t step = *resume;
   const nlohmann::json meta = load_training_checkpoint(CheckpointFiles{spec_.checkpoint_dir, step}, model_, &optimizers_,
                                                        process_.dist->rank());
   if (meta.at("model_config").get<GPTConfig>() != model_.config()) {
@@ -239,17 +217,8 @@ void TrainLoop::save(int64_t step) {
 // --keep-last N: called after step `newest` is complete (its meta written last), so at
 // least one whole checkpoint always survives a crash during the deletion.
 void TrainLoop::prune_old_checkpoints(int64_t newest) {
-  if (settings_.keep_last < 1) return;
-  std::vector<int64_t> steps = checkpoint_steps(spec_.checkpoint_dir);
-  steps.erase(std::remove_if(steps.begin(), steps.end(), [&](int64_t s) { return s > newest; }), steps.end());
-  if (static_cast<int64_t>(steps.size()) <= settings_.keep_last) return;
-  const size_t drop = steps.size() - static_cast<size_t>(settings_.keep_last);
-  for (size_t i = 0; i < drop; ++i) {
-    const CheckpointFiles old{spec_.checkpoint_dir, steps[i]};
-    fs::remove(old.meta());  // first: a step without meta no longer counts as saved
-    fs::remove(old.model());
-    for (int r = 0; r < process_.dist->world_size(); ++r) fs::remove(old.optimizer(r));
-    log::info("{}: deleted step {} (--keep-last {})", spec_.stage, steps[i], settings_.keep_last);
+  for (int64_t step : prune_checkpoints(spec_.checkpoint_dir, settings_.keep_last, newest, process_.dist->world_size())) {
+    log::info("{}: deleted step {} (--keep-last {})", spec_.stage, step, settings_.keep_last);
   }
 }
 

@@ -22,9 +22,6 @@ std::vector<at::Tensor> tensors_of(const NamedTensors& named) {
   return tensors;
 }
 
-std::shared_ptr<Optimizer> make_optimizer(const std::string& plugin) {
-  return PluginRegistry::instance().create<Optimizer>(PluginKind::optimizer, plugin);
-}
 
 // Every rank's digest, in rank order, on every rank (the 64-bit hash travels as int64 bits).
 std::vector<FileDigest> gather_digests(const FileDigest& mine, Distributed& dist, c10::Device device) {
@@ -41,6 +38,10 @@ std::vector<FileDigest> gather_digests(const FileDigest& mine, Distributed& dist
 }
 
 }  // namespace
+
+std::shared_ptr<Optimizer> make_optimizer(const std::string& plugin) {
+  return PluginRegistry::instance().create<Optimizer>(PluginKind::optimizer, plugin);
+}
 
 void OptimizerSet::step() {
   for (auto& [name, optimizer] : optimizers) optimizer->step();
