@@ -2,9 +2,10 @@
 """Test oracle for the task plugins (never part of the product). Run with the oracle venv's
 python (packaging/oracle-requirements.txt: tiktoken). It builds each task's examples on its
 own from the files in shared/data, restating nanochat's tasks/*.py (GSM8K, ARC, MMLU,
-CustomJSON, SpellingBee, SimpleSpelling; commit 10231df) and this project's converters
-(oasst, hh-rlhf, alpaca; see plugins/tasks/README.md), and renders them with a restatement
-of nanochat's Tokenizer.render_conversation over tiktoken given our saved tokenizer.
+CustomJSON, SpellingBee, SimpleSpelling; commit 10231df), this project's converters
+(oasst, hh-rlhf, alpaca) and its synthetic letter-choice (see plugins/tasks/README.md), and
+renders them with a restatement of nanochat's Tokenizer.render_conversation over tiktoken
+given our saved tokenizer.
 
   render DATA TOKENIZER TASK SPLIT OUT [--argument A] [--max-tokens N]
         OUT gets one line per example: the ids, space-separated, a tab, the mask as 0/1 digits
@@ -329,10 +330,35 @@ def simple_spelling(data, split, argument):
     return out
 
 
+LETTER_CHOICE_WORDS = [
+    "sun", "moon", "star", "sky", "tree", "leaf", "rock", "sand", "rain", "snow", "wind", "fire", "lake", "fish", "bird",
+    "cat", "dog", "cow", "egg", "milk", "bread", "cake", "cup", "book", "door", "bed", "hat", "shoe", "ball", "box",
+    "car", "ship",
+]
+
+
+def letter_choice(data, split, argument):
+    # This project's synthetic task (plugins/tasks/letter_choice): four distinct words, the
+    # first the target, then its position (drawn even when the argument fixes it).
+    out = []
+    seeds = range(10_000) if split == "train" else range(1_000_000, 1_000_000 + 1_000)
+    for seed in seeds:
+        rng = random.Random(seed)
+        picked = rng.sample(LETTER_CHOICE_WORDS, 4)
+        position = rng.randrange(4)
+        if argument:
+            position = "ABCD".index(argument)
+        choices = picked[1:]
+        choices.insert(position, picked[0])
+        question = render_mc(f'Which of these is the word "{picked[0]}"?', list("ABCD"), choices)
+        out.append(user_assistant(question, "ABCD"[position]))
+    return out
+
+
 TASKS = {
     "gsm8k": gsm8k, "arc-easy": arc("ARC-Easy"), "arc-challenge": arc("ARC-Challenge"), "mmlu": mmlu, "humaneval": humaneval,
     "identity": identity, "chat-jsonl": chat_jsonl, "oasst": oasst, "hh-rlhf": hh_rlhf, "alpaca": alpaca,
-    "spellingbee": spellingbee, "simple-spelling": simple_spelling,
+    "spellingbee": spellingbee, "simple-spelling": simple_spelling, "letter-choice": letter_choice,
 }
 
 

@@ -79,7 +79,7 @@ struct TaskInfo {
   const char* description;  // one line (also the plugin descriptor's)
 };
 
-inline constexpr std::array<TaskInfo, 12> kTaskTable = {{
+inline constexpr std::array<TaskInfo, 13> kTaskTable = {{
     {"gsm8k", "gsm8k", "train,test", EvalType::generative, "",
      "GSM8K grade-school math; calculator spans become python calls; scored on the '#### N' answer"},
     {"arc-easy", "arc", "train,dev,test", EvalType::categorical, "",
@@ -104,6 +104,8 @@ inline constexpr std::array<TaskInfo, 12> kTaskTable = {{
      "nanochat's SpellingBee: count a letter in a word, by hand and with python; '#### N' answer"},
     {"simple-spelling", "spelling", "train,test", EvalType::generative, "N",
      "nanochat's SimpleSpelling: spell a word letter by letter; scored by exact match"},
+    {"letter-choice", "letter_choice", "train,test", EvalType::categorical, "LETTER",
+     "synthetic multiple choice: which of four words is the one named; learnable by tiny models, for RL"},
 }};
 
 // The table row of a shipped task, or nullptr.
