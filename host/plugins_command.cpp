@@ -10,6 +10,7 @@
 #include "nanochat/optimizer_options.hpp"
 #include "nanochat/plugin_options.hpp"
 #include "nanochat/plugin_registry.hpp"
+#include "nanochat/rl_options.hpp"
 #include "nanochat/stage.hpp"
 #include "plugin_install.hpp"
 #include "plugin_status.hpp"
@@ -144,10 +145,14 @@ int plugin_info(const Args& args) {
     status.library->create<Stage>()->declare_options(options);
     std::cout << "\n" << options;
   }
+  // Optimizers and RL algorithms declare options; listing them loads LibTorch (through the plugin).
   if (status.ok() && info.interface_id == kOptimizerInterfaceId) {
-    // Loads LibTorch (through the plugin), as only listing an optimizer's options needs it.
     auto optimizer = status.library->create_as<OptionDeclaring>(kOptimizerInterfaceId);
     print_option_specs(optimizer->describe_options(), std::string(kOptimizerOptionFlag) + " " + info.name + ".NAME=VALUE");
+  }
+  if (status.ok() && info.interface_id == kRlInterfaceId) {
+    auto algorithm = status.library->create_as<OptionDeclaring>(kRlInterfaceId);
+    print_option_specs(algorithm->describe_options(), std::string(kAlgoOptionFlag) + " NAME=VALUE");
   }
   return status.ok() ? 0 : 1;
 }

@@ -3,7 +3,8 @@
 // without HOME, no build tree for an installed binary), options from INI and command line,
 // chains with done markers (and names that would escape the run folder), --smoke sections,
 // --from/--only, the d20 preset's dry run against nanochat's figures, installing and
-// removing plugins, and the template plugin's artifact listing.
+// removing plugins, the template plugin's artifact listing, and an RL algorithm's options in
+// `plugins info`.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <regex>
 
 #include "nanochat/build_config.hpp"
 #include "nanochat/plugin_abi.h"
@@ -215,6 +217,23 @@ TEST_F(HostCli, InfoShowsWhatBindsAPluginToTheHost) {
   HostResult old = nanochat({"plugins", "info", "abi10"});
   ASSERT_EQ(old.exit_code, 0) << old.err;
   EXPECT_NE(old.out.find("Boost:       not recorded (ABI 1.0)"), std::string::npos) << old.out;
+}
+
+TEST_F(HostCli, InfoListsAnRlAlgorithmsOptions) {
+  set_env("NANOCHAT_PLUGIN_PATH", "");  // the build tree's plugins/rl/grpo
+  HostResult info = nanochat({"plugins", "info", "rl/grpo"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  auto has_line = [&](const std::string& pattern) {
+    return std::regex_search(info.out, std::regex(pattern, std::regex::multiline));
+  };
+  EXPECT_NE(info.out.find("interface:   nanochat.rl/1"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("Options (--algo-option NAME=VALUE):"), std::string::npos) << info.out;
+  EXPECT_TRUE(has_line(R"(^  std-scale +0 +1: divide each group's advantages .*\(a whole number in \[0, 1\]\)$)")) << info.out;
+  EXPECT_TRUE(has_line(R"(^  clip-low +0 +the ratio .*\(in \[0, 1\)\)$)")) << info.out;
+  EXPECT_TRUE(has_line(R"(^  clip-high +0 +.*\(>= 0\)$)")) << info.out;
+  EXPECT_TRUE(has_line(R"(^  kl-estimator +3 +KL per token: .*\(a whole number in \[1, 3\]\)$)")) << info.out;
+  EXPECT_TRUE(has_line(R"(^  loss-agg +0 )")) << info.out;
+  EXPECT_TRUE(has_line(R"(^  epochs +1 )")) << info.out;
 }
 
 // Paths of the rows of `plugins list --json`.
