@@ -10,6 +10,7 @@
 #include "nanochat/optimizer_options.hpp"
 #include "nanochat/plugin_options.hpp"
 #include "nanochat/plugin_registry.hpp"
+#include "nanochat/rl_options.hpp"
 #include "nanochat/stage.hpp"
 #include "plugin_install.hpp"
 #include "plugin_status.hpp"
@@ -98,6 +99,13 @@ void print_option_specs(const OptionSpecs& specs, const std::string& how_to_set)
   }
 }
 
+// How a user sets the options of a plugin whose interface declares them ("" for others).
+std::string option_flag_text(const PluginInfo& info) {
+  if (info.interface_id == kOptimizerInterfaceId) return std::string(kOptimizerOptionFlag) + " " + info.name + ".NAME=VALUE";
+  if (info.interface_id == kRlInterfaceId) return std::string(kAlgoOptionFlag) + " NAME=VALUE";
+  return "";
+}
+
 // NAME or KIND/NAME → the one entry it means.
 PluginEntry find_entry(const std::string& spec) {
   std::string kind_filter, name = spec;
@@ -144,10 +152,11 @@ int plugin_info(const Args& args) {
     status.library->create<Stage>()->declare_options(options);
     std::cout << "\n" << options;
   }
-  if (status.ok() && info.interface_id == kOptimizerInterfaceId) {
-    // Loads LibTorch (through the plugin), as only listing an optimizer's options needs it.
-    auto optimizer = status.library->create_as<OptionDeclaring>(kOptimizerInterfaceId);
-    print_option_specs(optimizer->describe_options(), std::string(kOptimizerOptionFlag) + " " + info.name + ".NAME=VALUE");
+  const std::string how_to_set = option_flag_text(info);
+  if (status.ok() && !how_to_set.empty()) {
+    // Loads LibTorch (through the plugin), as only listing an optimizer's or algorithm's options needs it.
+    auto plugin = status.library->create_as<OptionDeclaring>(info.interface_id.c_str());
+    print_option_specs(plugin->describe_options(), how_to_set);
   }
   return status.ok() ? 0 : 1;
 }
