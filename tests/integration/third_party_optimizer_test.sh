@@ -9,58 +9,27 @@ set -euo pipefail
 build_dir="$1"
 source_dir="$2"
 shared_dir="$3"
-work="$(mktemp -d /tmp/nanochat-lion-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-prefix="$work/prefix"
+source "$(dirname "$0")/out_of_tree_lib.sh" lion
 
-step() { echo "== $*"; }
-fail() { echo "FAILED: $*" >&2; exit 1; }
+install_sdk "$build_dir"
+build_out_of_tree "$source_dir/tests/plugins/third_party_optimizer" optimizer lion
+use_private_home
+install_and_list optimizer lion 0.1.0
 
-step "install the SDK to $prefix"
-cmake --install "$build_dir" --prefix "$prefix" > "$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
-
-step "build the lion optimizer out of tree"
-cmake -S "$source_dir/tests/plugins/third_party_optimizer" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1 || { cat "$work/configure.log"; fail "configure"; }
-cmake --build "$work/build" > "$work/build.log" 2>&1 || { cat "$work/build.log"; fail "build"; }
-plugin="$work/build/libnanochat-optimizer-lion.so"
-[ -f "$plugin" ] || fail "no $plugin"
-
-export XDG_DATA_HOME="$work/xdg" NANOCHAT_BASE_DIR="$work/base" HOME="$work/home" OMP_NUM_THREADS=1
-unset NANOCHAT_PLUGIN_PATH
-mkdir -p "$HOME"
-nanochat="$prefix/bin/nanochat"
-
-step "nanochat plugins install, list, info"
-"$nanochat" plugins install "$plugin"
-"$nanochat" plugins list | tee "$work/list.txt"
-grep -E "^optimizer +lion +0\.1\.0 +1\.[0-9]+ +$XDG_DATA_HOME/nanochat/plugins/libnanochat-optimizer-lion.so +ok$" \
-  "$work/list.txt" > /dev/null || fail "lion is not listed as installed and ok"
+step "nanochat plugins info lion"
 "$nanochat" plugins info lion | tee "$work/info.txt"
 grep -F "Options (--optimizer-option lion.NAME=VALUE):" "$work/info.txt" > /dev/null || fail "no options heading"
 grep -E "^  beta1 +0\.9 +weight of the momentum in the update's sign \(in \[0, 1\)\)$" "$work/info.txt" > /dev/null \
   || fail "beta1 is not listed with its default and range"
 grep -E "^  beta2 +0\.99 " "$work/info.txt" > /dev/null || fail "beta2 is not listed"
 
-corpus="$shared_dir/data/pretrain_nltk_modern"
-if [ ! -d "$corpus" ]; then
-  echo "SKIPPED training with lion: no $corpus (the shared data folder is not beside the checkout)"
-  exit 77
-fi
-
-step "a tiny tokenizer and token shards"
-"$nanochat" run tokenizer --corpus "$corpus" --vocab-size 512 --max-chars 400000 > "$work/tokenizer.log" 2>&1 \
-  || { cat "$work/tokenizer.log"; fail "run tokenizer"; }
-"$nanochat" run data --corpus "$corpus" --max-chars 400000 > "$work/data.log" 2>&1 \
-  || { cat "$work/data.log"; fail "run data"; }
+require_corpus "$shared_dir" "training with lion"
+tiny_tokenizer_and_data
 
 step "nanochat run pretrain with lion for every group"
-tiny=(--depth 1 --max-seq-len 64 --device-batch-size 4 --total-batch-size 256 --eval-every -1 --sample-every -1
-      --device cpu --dtype fp32)
-"$nanochat" run pretrain "${tiny[@]}" --num-iterations 40 --model-tag lion --log-file "$work/lion.jsonl" \
-  --matrix-optimizer lion --embedding-optimizer lion --matrix-lr 0.002 --embedding-lr 0.01 --unembedding-lr 0.002 \
-  --weight-decay 0.01 --optimizer-option lion.beta2=0.98 > "$work/pretrain.log" 2>&1 \
-  || { cat "$work/pretrain.log"; fail "run pretrain with lion"; }
+run_logged pretrain "$nanochat" run pretrain "${tiny_pretrain[@]}" --num-iterations 40 --model-tag lion \
+  --log-file "$work/lion.jsonl" --matrix-optimizer lion --embedding-optimizer lion --matrix-lr 0.002 \
+  --embedding-lr 0.01 --unembedding-lr 0.002 --weight-decay 0.01 --optimizer-option lion.beta2=0.98
 python3 - "$work/lion.jsonl" <<'PY' || fail "the loss did not fall with lion"
 import json, sys
 losses = [json.loads(line)["loss"] for line in open(sys.argv[1])]
@@ -77,7 +46,7 @@ sys.exit(0 if expected <= names and all(n.startswith("lion/") for n in names) el
 PY
 
 step "an unknown lion option is refused, naming the flag and the known keys"
-if "$nanochat" run pretrain "${tiny[@]}" --num-iterations 1 --model-tag lion-bad --matrix-optimizer lion \
+if "$nanochat" run pretrain "${tiny_pretrain[@]}" --num-iterations 1 --model-tag lion-bad --matrix-optimizer lion \
     --optimizer-option lion.beta3=0.5 > "$work/bad.log" 2>&1; then
   fail "lion.beta3 was accepted"
 fi
