@@ -208,7 +208,7 @@ void RlRun::evaluate(int64_t step) {
   const auto start = std::chrono::steady_clock::now();
   last_pass_ = pass_at_k(*parts_.engine, parts_.eval_task, parts_.eval, dist, parts_.process->device);
   if (!dist.is_main()) return;
-  std::string line = fmt::format("rl step {:05d} | {}", step, parts_.eval_task.label());
+  std::string line = fmt::format("rl eval at step {:05d} | {}", step, parts_.eval_task.label());
   nlohmann::json eval = nlohmann::json::object();
   for (size_t k = 0; k < last_pass_.size(); ++k) {
     line += fmt::format(" | pass@{} {:.4f}", k + 1, last_pass_[k]);

@@ -38,7 +38,7 @@ void check_settings(const RlSettings& rl, const TrainSettings& train, int world_
 
 // The tasks of a list, in order, each of which must have a reward.
 TaskSequence open_reward_tasks(const std::string& list, const std::string& data_dir, const std::string& split) {
-  TaskSequence tasks(open_tasks(parse_task_list(list), data_dir.empty() ? default_task_data_dir() : data_dir, split));
+  TaskSequence tasks(open_tasks(parse_task_list(list), data_dir.empty() ? default_task_data_dir() : std::filesystem::path(data_dir), split));
   for (const TaskRef& part : tasks.parts()) {
     if (!part.task->has_evaluation()) {
       throw UsageError("task " + part.label() + " has no reward (it has no evaluation): RL needs a task that scores answers");
