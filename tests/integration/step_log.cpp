@@ -18,7 +18,8 @@ std::map<int64_t, nlohmann::json> read_step_log(const std::filesystem::path& log
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line.back() != '}') continue;  // a line still being written
     nlohmann::json row = nlohmann::json::parse(line);
-    by_step[row.at("step").get<int64_t>()] = std::move(row);
+    const int64_t step = row.at("step").get<int64_t>();
+    by_step[step] = std::move(row);
   }
   return by_step;
 }

@@ -1,5 +1,5 @@
-// The `rl` stage end to end through the real host, from a tiny base model trained on real
-// text, with the real grpo and ppo plugins on the synthetic letter-choice task: steps are
+// The `rl` stage end to end through the real host, from a tiny model pretrained on real
+// text and fine-tuned on the task's format, with the real grpo and ppo plugins on the synthetic letter-choice task: steps are
 // logged and saved with the algorithm's state; two Gloo ranks make the same update as one
 // process with the whole batch; a run killed with SIGKILL resumes with the same rollouts
 // and losses; bad algorithms, options and tasks are refused with the reason.
@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -35,7 +36,17 @@ class RlTest : public ::testing::Test {
     HostResult base = tiny->run({"run", "pretrain", "--depth", "2", "--max-seq-len", "64", "--device-batch-size", "4",
                                  "--total-batch-size", "256", "--num-iterations", "30", "--eval-every", "-1",
                                  "--sample-every", "-1", "--model-tag", "t", "--device", "cpu", "--dtype", "fp32"});
-    if (base.exit_code != 0) base_error = base.err;
+    if (base.exit_code != 0) {
+      base_error = base.err;
+      return;
+    }
+    // A few SFT steps on the task teach the answer format, so rewards start between 0 and
+    // 1 and every update has advantages to follow.
+    HostResult sft = tiny->run({"run", "sft", "--source", "base", "--model-tag", "t", "--mixture", "letter-choice",
+                                "--val-mixture", "letter-choice:test", "--max-seq-len", "256", "--device-batch-size", "8",
+                                "--target-examples-per-step", "8", "--num-iterations", "40", "--eval-every", "-1",
+                                "--eval-examples", "8", "--init-lr-frac", "1", "--device", "cpu", "--dtype", "fp32"});
+    if (sft.exit_code != 0) base_error = sft.err;
   }
   static void TearDownTestSuite() {
     delete tiny;
@@ -49,17 +60,24 @@ class RlTest : public ::testing::Test {
   }
 
   // An RL run from the tiny base model (tag "t"): 4 prompts × 4 samples per step, logging
-  // to <log>.jsonl; `extra` adds or overrides flags (a later flag wins).
+  // to <log>.jsonl; `extra` adds flags, or replaces the value of one already there.
   static std::vector<std::string> rl_run(const std::string& algo, const std::string& log, int steps,
                                          const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"run", "rl", "--algo", algo, "--source", "base", "--model-tag", "t",
+    std::vector<std::string> args = {"run", "rl", "--algo", algo, "--source", "sft", "--model-tag", "t",
                                      "--task", "letter-choice", "--eval-task", "letter-choice",
                                      "--examples-per-step", "4", "--num-samples", "4", "--max-new-tokens", "6",
                                      "--device-batch-size", "4", "--num-iterations", std::to_string(steps),
                                      "--eval-every", "-1", "--eval-examples", "4", "--eval-samples", "2",
                                      "--init-lr-frac", "1", "--device", "cpu", "--dtype", "fp32",
                                      "--log-file", log_path(log).string()};
-    args.insert(args.end(), extra.begin(), extra.end());
+    for (size_t i = 0; i < extra.size(); ++i) {
+      auto at = std::find(args.begin(), args.end(), extra[i]);
+      if (at != args.end() && extra[i] != "--algo-option" && i + 1 < extra.size()) {
+        *(at + 1) = extra[++i];
+      } else {
+        args.push_back(extra[i]);
+      }
+    }
     return args;
   }
 
@@ -119,12 +137,11 @@ class RlTest : public ::testing::Test {
     fresh({});
     std::vector<std::string> launch = {"launch", "--nproc", "2", "--master-port", "29651", "--"};
     auto args = rl_run(algo, algo + "-world2", 2, options);
-    args.insert(args.end(), {"--device-batch-size", "2"});
     launch.insert(launch.end(), args.begin(), args.end());
     HostResult pair = tiny->run(launch);
     ASSERT_EQ(pair.exit_code, 0) << pair.err;
     const auto two = weights(out_dir() / "model_000002.safetensors");
-    const auto start = weights(tiny->base() / "base_checkpoints" / "t" / "model_000030.safetensors");
+    const auto start = weights(tiny->base() / "chatsft_checkpoints" / "t" / "model_000040.safetensors");
     EXPECT_EQ(nanochat::test::step_values(log_path(algo + "-world1"), "reward").at(0),
               nanochat::test::step_values(log_path(algo + "-world2"), "reward").at(0))
         << "the same prompts and seeds sample the same rollouts";
@@ -151,7 +168,7 @@ TEST_F(RlTest, GrpoLogsStepsEvaluatesAndSaves) {
   EXPECT_NE(r.err.find("pass@2"), std::string::npos) << r.err;
   const auto meta = nlohmann::json::parse(std::ifstream(out_dir() / "meta_000003.json"));
   EXPECT_EQ(meta["rl"]["algo"], "grpo");
-  EXPECT_EQ(meta["source"]["stage"], "base");
+  EXPECT_EQ(meta["source"]["stage"], "sft");
   EXPECT_TRUE(fs::exists(out_dir() / "model_000003.safetensors"));
   EXPECT_TRUE(fs::exists(tiny->base() / "report" / "chat-rl.md"));
 }

@@ -53,7 +53,11 @@ class PluginRegistry {
   // The entry for kind+name, or nullptr.
   std::unique_ptr<PluginEntry> find(PluginKind kind, const std::string& name);
 
-  // Loads (once per process) and checks a plugin. Throws PluginNotFound or PluginRefused.
+  // The names of the installed plugins of a kind, sorted, comma-separated ("none" if none).
+  std::string installed_names(PluginKind kind);
+
+  // Loads (once per process) and checks a plugin. Throws PluginNotFound (naming the
+  // installed plugins of the kind) or PluginRefused.
   std::shared_ptr<PluginLibrary> load(PluginKind kind, const std::string& name);
 
   template <class Interface>

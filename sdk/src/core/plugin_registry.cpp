@@ -132,15 +132,24 @@ std::unique_ptr<PluginEntry> PluginRegistry::find(PluginKind kind, const std::st
   return nullptr;
 }
 
+std::string PluginRegistry::installed_names(PluginKind kind) {
+  std::set<std::string> names;
+  for (const auto& entry : scan()) {
+    if (entry.kind == kind) names.insert(entry.name);
+  }
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+  return list.empty() ? "none" : list;
+}
+
 std::shared_ptr<PluginLibrary> PluginRegistry::load(PluginKind kind, const std::string& name) {
   auto entry = find(kind, name);
   if (!entry) {
     std::string where;
     for (const auto& dir : search_dirs()) where += (where.empty() ? "" : ", ") + dir.string();
-    throw PluginNotFound(std::string("no ") + plugin_kind_name(kind) + " plugin named '" + name +
-                         "' (looked for " + plugin_file_name(kind, name) + " in " +
-                         (where.empty() ? "no existing folder" : where) +
-                         "); `nanochat plugins list` shows what is installed");
+    throw PluginNotFound(std::string("no ") + plugin_kind_name(kind) + " plugin named '" + name + "' (installed: " +
+                         installed_names(kind) + "; looked for " + plugin_file_name(kind, name) + " in " +
+                         (where.empty() ? "no existing folder" : where) + ")");
   }
   std::lock_guard<std::mutex> lock(loaded_mutex_);
   auto it = loaded_.find(entry->path);

@@ -1,7 +1,6 @@
 // Opening task lists through the plugin registry, task slices and the default data folder (see nanochat/task.hpp).
 #include <cstdlib>
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -15,23 +14,13 @@ namespace fs = std::filesystem;
 namespace nanochat {
 namespace {
 
-std::string installed_task_plugins() {
-  std::set<std::string> names;
-  for (const auto& entry : PluginRegistry::instance().scan()) {
-    if (entry.kind == PluginKind::task) names.insert(entry.name);
-  }
-  std::string list;
-  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
-  return list.empty() ? "none" : list;
-}
-
 std::shared_ptr<PluginLibrary> load_task_plugin(const std::string& name) {
   try {
     return PluginRegistry::instance().load(PluginKind::task, name);
   } catch (const PluginNotFound&) {
     throw UsageError(fmt::format("no task plugin named '{}' is installed (installed: {}); `nanochat tasks list` "
                                  "shows them with their splits",
-                                 name, installed_task_plugins()));
+                                 name, PluginRegistry::instance().installed_names(PluginKind::task)));
   }
 }
 
