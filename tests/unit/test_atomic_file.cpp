@@ -189,6 +189,11 @@ TEST_F(AtomicFileTest, WriterKilledMidwayLeavesOldFile) {
   // SIGKILL skips all cleanup, so the partial temp file stays; it is hidden and ignored.
   EXPECT_TRUE(fs::exists(temp));
   EXPECT_EQ(entries(dir_), (Names{fs::path(temp).filename().string(), "checkpoint.bin"}));
+
+  // The clean-up removes the dead writer's temp, never that of a writer still running.
+  AtomicFileWriter live(dir_ / "other.bin");
+  nanochat::remove_abandoned_temps(dir_);
+  EXPECT_EQ(entries(dir_), (Names{live.temp_path().filename().string(), "checkpoint.bin"}));
 }
 
 TEST_F(AtomicFileTest, WriteDirCreatesFolder) {

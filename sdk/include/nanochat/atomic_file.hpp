@@ -44,4 +44,9 @@ void atomic_write_dir(const std::filesystem::path& target,
 // fsync of a folder, so a rename inside it is durable.
 void fsync_dir(const std::filesystem::path& dir);
 
+// Removes the temp files in `dir` that AtomicFileWriters of processes no longer running left
+// behind (killed before commit, e.g. by Ctrl-C during a download); those of running processes
+// stay. Process ids are this machine's: call it only on folders that one machine writes to.
+void remove_abandoned_temps(const std::filesystem::path& dir);
+
 }  // namespace nanochat

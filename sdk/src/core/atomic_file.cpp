@@ -3,6 +3,7 @@
 #include "nanochat/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdio>  // RENAME_EXCHANGE
 #include <cstring>
 #include <random>
+#include <regex>
 #include <string>
 #include <system_error>
 
@@ -192,5 +194,20 @@ void atomic_write_dir(const fs::path& target,
 }
 
 void fsync_dir(const fs::path& dir) { fsync_path(dir, O_DIRECTORY); }
+
+void remove_abandoned_temps(const fs::path& dir) {
+  // The names temp_name_for() gives: .<target>.tmp.<pid>.<16 hex digits>
+  static const std::regex temp_name(R"(\..+\.tmp\.([0-9]{1,9})\.[0-9a-f]{16})");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (!std::regex_match(name, match, temp_name) || !entry.is_regular_file(ec)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stoll(match[1].str()));
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // running, or not ours to judge
+    fs::remove(entry.path(), ec);
+    if (ec) log::warn("could not remove '{}': {}", entry.path().string(), ec.message());
+  }
+}
 
 }  // namespace nanochat
