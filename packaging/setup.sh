@@ -23,7 +23,7 @@ step() { current_step="$1"; }
 say() { echo "setup.sh: $*"; }
 
 packages=(
-  cmake g++ make git ccache tar gzip python3 python3-venv
+  cmake g++ make git ccache tar gzip python3 python3-venv ca-certificates
   libboost-dev libboost-program-options-dev libboost-filesystem-dev
   libgtest-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev libfmt-dev
   libsnappy-dev libzstd-dev zlib1g-dev libgloo-dev libsimdjson-dev pkg-config libxxhash-dev xxhash
