@@ -2,7 +2,8 @@
 // as a child `nanochat run` process (behind `nanochat launch` for several ranks). A finished
 // step leaves a done marker in the run folder, so running the same chain again resumes at
 // the first step not done (and the stages resume inside a step from their newest
-// checkpoint). The chain file's format is in chain_file.hpp; --dry-run is chain_plan.hpp.
+// checkpoint). A chain run to its end prints its report card's path and the command that
+// serves its model. The chain file's format is in chain_file.hpp; --dry-run is chain_plan.hpp.
 #include <boost/program_options.hpp>
 
 #include <fmt/format.h>
@@ -47,6 +48,29 @@ struct ChainRun {
 std::string minutes_text(double minutes) {
   const auto whole = static_cast<int64_t>(minutes + 0.5);
   return whole >= 60 ? fmt::format("{}h{:02d}m", whole / 60, whole % 60) : fmt::format("{}m", whole);
+}
+
+// The source `serve` reads for a chat-training stage's checkpoints; "" for other stages.
+std::string chat_source_of(const std::string& stage) {
+  if (stage == "midtrain") return "mid";
+  if (stage == "sft" || stage == "rl") return stage;
+  return "";
+}
+
+// The last lines of a finished chain: its report card, when a step writes one, and the
+// command that serves the model of its last chat-training step, when it has one.
+void print_what_the_chain_made(const Chain& chain) {
+  std::string source;
+  bool writes_report = false;
+  for (const ChainStep& step : chain.steps) {
+    writes_report |= step.stage == "report";
+    if (const std::string chat = chat_source_of(step.stage); !chat.empty()) source = chat;
+  }
+  if (writes_report) {
+    const fs::path report = artifact_dir(Artifact::report, base_dir()) / "report.md";
+    if (fs::exists(report)) std::cout << "report card: " << report.string() << "\n";
+  }
+  if (!source.empty()) std::cout << "serve the model: nanochat serve --source " << source << "\n";
 }
 
 int run_chain(const fs::path& file, const ChainRun& how) {
@@ -94,6 +118,7 @@ int run_chain(const fs::path& file, const ChainRun& how) {
                                : "");
   }
   log::info("chain {}: all {} steps done (run folder {})", chain.name, steps.size(), run_dir.string());
+  if (steps.back().label == chain.steps.back().label) print_what_the_chain_made(chain);
   return 0;
 }
 
