@@ -22,30 +22,15 @@ namespace {
 const std::string kHost = NANOCHAT_TEST_HOST;
 const std::string kTaskData = std::string(NANOCHAT_TEST_SHARED_DIR) + "/data";
 
-class ChatTrainingTest : public ::testing::Test {
+class ChatTrainingTest : public nanochat::test::TinyBaseSuite<ChatTrainingTest> {
+ public:
+  static constexpr int64_t kChars = 2000000;
+  static std::string prepare(const nanochat::test::TinyBase& tiny) {
+    HostResult base = tiny.run(nanochat::test::tiny_pretrain_args(2, 30, "t"));
+    return base.exit_code == 0 ? "" : base.err;
+  }
+
  protected:
-  static inline nanochat::test::TinyBase* tiny = nullptr;
-  static inline std::string base_error;
-
-  static void SetUpTestSuite() {
-    tiny = new nanochat::test::TinyBase(2000000);
-    if (!tiny->skip_reason().empty() || !tiny->error().empty()) return;
-    HostResult base = tiny->run({"run", "pretrain", "--depth", "2", "--max-seq-len", "64", "--device-batch-size", "4",
-                                 "--total-batch-size", "256", "--num-iterations", "30", "--eval-every", "-1",
-                                 "--sample-every", "-1", "--model-tag", "t", "--device", "cpu", "--dtype", "fp32"});
-    if (base.exit_code != 0) base_error = base.err;
-  }
-  static void TearDownTestSuite() {
-    delete tiny;
-    tiny = nullptr;
-  }
-
-  void SetUp() override {
-    if (!tiny->skip_reason().empty()) GTEST_SKIP() << tiny->skip_reason();
-    ASSERT_EQ(tiny->error(), "");
-    ASSERT_EQ(base_error, "");
-  }
-
   // A midtrain or sft run from the tiny base model (tag "t"), logging to <log>.jsonl.
   static std::vector<std::string> chat_run(const std::string& stage, const std::string& log, int steps,
                                            const std::string& batch, const std::string& eval_every = "-1") {

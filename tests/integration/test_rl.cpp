@@ -25,40 +25,22 @@ namespace {
 
 const std::string kHost = NANOCHAT_TEST_HOST;
 
-class RlTest : public ::testing::Test {
+class RlTest : public nanochat::test::TinyBaseSuite<RlTest> {
+ public:
+  static constexpr int64_t kChars = 2000000;
+  // A depth-2 base model (tag "t"), then a few SFT steps on the task that teach the answer
+  // format, so rewards start between 0 and 1 and every update has advantages to follow.
+  static std::string prepare(const nanochat::test::TinyBase& tiny) {
+    HostResult base = tiny.run(nanochat::test::tiny_pretrain_args(2, 30, "t"));
+    if (base.exit_code != 0) return base.err;
+    HostResult sft = tiny.run({"run", "sft", "--source", "base", "--model-tag", "t", "--mixture", "letter-choice",
+                               "--val-mixture", "letter-choice:test", "--max-seq-len", "256", "--device-batch-size", "8",
+                               "--target-examples-per-step", "8", "--num-iterations", "40", "--eval-every", "-1",
+                               "--eval-examples", "8", "--init-lr-frac", "1", "--device", "cpu", "--dtype", "fp32"});
+    return sft.exit_code == 0 ? "" : sft.err;
+  }
+
  protected:
-  static inline nanochat::test::TinyBase* tiny = nullptr;
-  static inline std::string base_error;
-
-  static void SetUpTestSuite() {
-    tiny = new nanochat::test::TinyBase(2000000);
-    if (!tiny->skip_reason().empty() || !tiny->error().empty()) return;
-    HostResult base = tiny->run({"run", "pretrain", "--depth", "2", "--max-seq-len", "64", "--device-batch-size", "4",
-                                 "--total-batch-size", "256", "--num-iterations", "30", "--eval-every", "-1",
-                                 "--sample-every", "-1", "--model-tag", "t", "--device", "cpu", "--dtype", "fp32"});
-    if (base.exit_code != 0) {
-      base_error = base.err;
-      return;
-    }
-    // A few SFT steps on the task teach the answer format, so rewards start between 0 and
-    // 1 and every update has advantages to follow.
-    HostResult sft = tiny->run({"run", "sft", "--source", "base", "--model-tag", "t", "--mixture", "letter-choice",
-                                "--val-mixture", "letter-choice:test", "--max-seq-len", "256", "--device-batch-size", "8",
-                                "--target-examples-per-step", "8", "--num-iterations", "40", "--eval-every", "-1",
-                                "--eval-examples", "8", "--init-lr-frac", "1", "--device", "cpu", "--dtype", "fp32"});
-    if (sft.exit_code != 0) base_error = sft.err;
-  }
-  static void TearDownTestSuite() {
-    delete tiny;
-    tiny = nullptr;
-  }
-
-  void SetUp() override {
-    if (!tiny->skip_reason().empty()) GTEST_SKIP() << tiny->skip_reason();
-    ASSERT_EQ(tiny->error(), "");
-    ASSERT_EQ(base_error, "");
-  }
-
   // An RL run from the tiny base model (tag "t"): 4 prompts × 4 samples per step, logging
   // to <log>.jsonl; `extra` adds flags, or replaces the value of one already there.
   static std::vector<std::string> rl_run(const std::string& algo, const std::string& log, int steps,

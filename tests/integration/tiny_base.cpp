@@ -33,10 +33,7 @@ HostResult TinyBase::run(const std::vector<std::string>& args) const {
 }
 
 std::string TinyBase::train_tiny_model(const std::string& tag, bool sft, const std::string& task_data_dir) const {
-  std::vector<std::vector<std::string>> runs = {
-      {"run", "pretrain", "--depth", "1", "--max-seq-len", "64", "--device-batch-size", "4", "--total-batch-size", "256",
-       "--num-iterations", "20", "--eval-every", "-1", "--sample-every", "-1", "--model-tag", tag, "--device", "cpu",
-       "--dtype", "fp32"}};
+  std::vector<std::vector<std::string>> runs = {tiny_pretrain_args(1, 20, tag)};
   if (sft) {
     // Rows hold whole conversations: 192 tokens keep most of them to the assistant's answer.
     runs.push_back({"run", "sft", "--source", "base", "--model-tag", tag, "--max-seq-len", "192", "--device-batch-size",
@@ -49,6 +46,12 @@ std::string TinyBase::train_tiny_model(const std::string& tag, bool sft, const s
     if (r.exit_code != 0) return args[1] + " failed: " + r.err;
   }
   return "";
+}
+
+std::vector<std::string> tiny_pretrain_args(int depth, int steps, const std::string& tag) {
+  return {"run", "pretrain", "--depth", std::to_string(depth), "--max-seq-len", "64", "--device-batch-size", "4",
+          "--total-batch-size", "256", "--num-iterations", std::to_string(steps), "--eval-every", "-1",
+          "--sample-every", "-1", "--model-tag", tag, "--device", "cpu", "--dtype", "fp32"};
 }
 
 }  // namespace nanochat::test

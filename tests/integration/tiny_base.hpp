@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "host_process.hpp"
 
 namespace nanochat::test {
@@ -39,6 +41,34 @@ class TinyBase {
   ScratchDir scratch_;
   std::string skip_reason_;
   std::string error_;
+};
+
+// `run pretrain` of a tiny model on a TinyBase: depth `depth`, 64-token rows, 256 tokens per
+// step, `steps` steps, fp32 on the CPU, saved under `tag`.
+std::vector<std::string> tiny_pretrain_args(int depth, int steps, const std::string& tag);
+
+// A test suite sharing one TinyBase of Suite::kChars characters, prepared once by
+// Suite::prepare(tiny) (host runs such as pretraining; it returns "" or what failed). Each
+// test skips when the shared data is absent and fails when making or preparing it did.
+template <class Suite>
+class TinyBaseSuite : public ::testing::Test {
+ protected:
+  static inline TinyBase* tiny = nullptr;
+  static inline std::string prepare_error;
+
+  static void SetUpTestSuite() {
+    tiny = new TinyBase(Suite::kChars);
+    if (tiny->skip_reason().empty() && tiny->error().empty()) prepare_error = Suite::prepare(*tiny);
+  }
+  static void TearDownTestSuite() {
+    delete tiny;
+    tiny = nullptr;
+  }
+  void SetUp() override {
+    if (!tiny->skip_reason().empty()) GTEST_SKIP() << tiny->skip_reason();
+    ASSERT_EQ(tiny->error(), "");
+    ASSERT_EQ(prepare_error, "");
+  }
 };
 
 }  // namespace nanochat::test
