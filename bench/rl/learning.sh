@@ -22,7 +22,7 @@ nanochat="$build/bin/nanochat"
 run() {
   local name="$1" algo="$2" seed="$3" lr_frac="$4"; shift 4
   local base="$out/$name"
-  rm -rf "$base" && mkdir -p "$base"
+  rm -rf "$base" "$out/$name.jsonl" && mkdir -p "$base"
   ln -s "$source_base/tokenizer" "$base/tokenizer"
   ln -s "$source_base/chatsft_checkpoints" "$base/chatsft_checkpoints"
   echo "== $name: --algo $algo --seed $seed --init-lr-frac $lr_frac $*" >&2
